@@ -1,0 +1,77 @@
+# The two commands of the README: `make demo` and `make test`.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SHARED ?= ../shared
+POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/test
+DEMO_HOST ?= 127.0.0.1
+DEMO_PORT ?= 8000
+EMULATOR_PORT ?= 8765
+PYTEST_ARGS ?=
+
+.PHONY: help demo test lint check-django test-sqlite test-postgres services bench docs clean
+
+help:
+	@echo "make demo    run the example site on http://$(DEMO_HOST):$(DEMO_PORT) against the local X emulator"
+	@echo "make test    install test dependencies and run every check and test"
+	@echo "make bench   run the benchmarks in bench/"
+	@echo "make docs    build the documentation (warnings are errors)"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Re-install only when the package metadata changes.
+$(VENV)/.installed-%: $(PY) setup.cfg pyproject.toml
+	$(PY) -m pip install --quiet -e ".[$*]"
+	@touch $@
+
+demo: $(VENV)/.installed-example
+	$(PY) manage.py migrate --noinput
+	@echo "X emulator: http://127.0.0.1:$(EMULATOR_PORT)   site: http://$(DEMO_HOST):$(DEMO_PORT)   (Ctrl-C stops both)"
+	@$(PY) -m twitter_oauth.testing --port $(EMULATOR_PORT) & emulator=$$!; \
+	trap 'kill $$emulator 2>/dev/null || true; wait $$emulator 2>/dev/null || true' EXIT INT TERM; \
+	$(PY) manage.py runserver $(DEMO_HOST):$(DEMO_PORT)
+
+services:
+ifeq ($(REQUIRE_SERVICES),1)
+	bash $(SHARED)/services.sh
+else
+	@echo "services: not required (REQUIRE_SERVICES=1 makes missing PostgreSQL, Redis or RabbitMQ an error)"
+endif
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+check-django: $(VENV)/.installed-test
+	$(PY) manage.py check
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m pytest -q -p no:cacheprovider tests/test_migrations.py
+
+test-sqlite: $(VENV)/.installed-test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# PostgreSQL runs only the tests marked `postgres` plus everything touching the
+# database layer's behaviour; without REQUIRE_SERVICES an absent server skips it.
+test-postgres: $(VENV)/.installed-test
+	@if [ "$${REQUIRE_SERVICES:-0}" != 1 ] && ! (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then \
+	  echo "test-postgres: skipped, no PostgreSQL on 127.0.0.1:5432 (REQUIRE_SERVICES=1 makes this an error)"; \
+	else \
+	  DATABASE_URL=$(POSTGRES_URL) $(PY) -m pytest $(PYTEST_ARGS); \
+	fi
+
+test: services lint check-django test-sqlite test-postgres
+
+bench: $(VENV)/.installed-test
+	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
+
+docs: $(VENV)/.installed-docs
+	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info docs/_build .pytest_cache .ruff_cache

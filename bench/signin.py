@@ -1,0 +1,96 @@
+"""Sign in N users through the emulator, in-process; print calls to X, SQL and time per sign-in.
+
+    .venv/bin/python bench/signin.py [--users 200] [--database-url postgres://...]
+
+Each sign-in is the site's two requests (POST login, GET callback); the person's
+visit to X's page is done through the emulator's state and not timed. The first
+pass signs up new users, the second signs the same people in again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=200)
+    parser.add_argument("--database-url", default="", help="default: SQLite in memory")
+    args = parser.parse_args()
+    if args.database_url:
+        os.environ["DATABASE_URL"] = args.database_url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext, setup_test_environment
+
+    from twitter_oauth.testing import EmulatorServer, XEmulator
+
+    setup_test_environment()
+    old_name = connection.creation.create_test_db(verbosity=0)
+    emulator = XEmulator({"bench-key": "bench-secret"}, post_limit=10**9)
+    people = [emulator.add_user(f"bench{n}") for n in range(args.users)]
+    try:
+        with EmulatorServer(emulator) as server:
+            settings.TWITTER_OAUTH = {
+                **settings.TWITTER_OAUTH,
+                "CONSUMER_KEY": "bench-key",
+                "CONSUMER_SECRET": "bench-secret",
+                "API_URL": server.url,
+                # no profile fetch in the measured path: it runs later, in a worker
+                "PROFILE_REFRESH_INTERVAL": 10**9,
+            }
+            settings.CELERY_TASK_ALWAYS_EAGER = False
+            for label in ("new users", "returning users"):
+                rows = []
+                for person in people:
+                    browser = Client()
+                    before = emulator.count()
+                    with CaptureQueriesContext(connection) as queries:
+                        started = time.perf_counter()
+                        response = browser.post("/accounts/twitter/login/")
+                        elapsed = time.perf_counter() - started
+                        token = parse_qs(urlsplit(response["Location"]).query)["oauth_token"][0]
+                        verifier = emulator.authorize(token, person)
+                        started = time.perf_counter()
+                        done = browser.get(
+                            "/accounts/twitter/callback/",
+                            {"oauth_token": token, "oauth_verifier": verifier},
+                        )
+                        elapsed += time.perf_counter() - started
+                    assert done.status_code == 302, done.content
+                    rows.append((emulator.count() - before, len(queries), elapsed * 1000))
+                report(label, rows, connection.vendor)
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def report(label: str, rows: list[tuple[int, int, float]], vendor: str) -> None:
+    calls = [row[0] for row in rows]
+    queries = [row[1] for row in rows]
+    millis = sorted(row[2] for row in rows)
+    p90 = millis[int(len(millis) * 0.9) - 1]
+    print(
+        f"{label:16} n={len(rows):4} db={vendor:10} "
+        f"calls to X/sign-in={statistics.mean(calls):.1f} "
+        f"SQL/sign-in={statistics.mean(queries):.1f} (max {max(queries)}) "
+        f"ms/sign-in median={statistics.median(millis):.2f} p90={p90:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,292 @@
+"""System checks: a misconfigured ``TWITTER_OAUTH`` is reported by ``manage.py check``.
+
+Ids are stable and documented in the settings reference; never reuse a retired one.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.apps import AppConfig
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils.module_loading import import_string
+
+from twitter_oauth.conf import DEFAULTS
+
+HINT_SETTINGS = "See the settings reference of django-twitter-oauth."
+NUMBERS = (
+    "CONNECT_TIMEOUT",
+    "TIMEOUT",
+    "POOL_SIZE",
+    "MAX_PENDING_FLOWS",
+    "PENDING_FLOW_TTL",
+    "PROFILE_REFRESH_INTERVAL",
+)
+INTEGERS = {"POOL_SIZE", "MAX_PENDING_FLOWS", "PENDING_FLOW_TTL", "PROFILE_REFRESH_INTERVAL"}
+ACCESS_TYPES = (None, "read", "write")
+
+
+@register(Tags.security, "twitter_oauth")
+def check_settings(
+    app_configs: Sequence[AppConfig] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    raw = getattr(settings, "TWITTER_OAUTH", None)
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        return [
+            Error(
+                "TWITTER_OAUTH must be a dict.",
+                hint=f"Got {type(raw).__name__}. {HINT_SETTINGS}",
+                id="twitter_oauth.E008",
+            )
+        ]
+    value = {**DEFAULTS, **raw}
+    messages: list[CheckMessage] = []
+    messages += _check_credentials(value)
+    messages += _check_urls(value)
+    messages += _check_token_keys(value)
+    messages += _check_numbers(value)
+    messages += _check_session_factory(value)
+    messages += _check_flow_settings(value)
+    messages += _check_session_cookie()
+    unknown = sorted(set(raw) - set(DEFAULTS))
+    if unknown:
+        messages.append(
+            Warning(
+                f"TWITTER_OAUTH has unknown keys: {', '.join(unknown)}.",
+                hint=f"A misspelt key is silently ignored. {HINT_SETTINGS}",
+                id="twitter_oauth.W002",
+            )
+        )
+    return messages
+
+
+def _check_credentials(value: dict[str, Any]) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    for name, check_id in (
+        ("CONSUMER_KEY", "twitter_oauth.E001"),
+        ("CONSUMER_SECRET", "twitter_oauth.E002"),
+    ):
+        setting = value[name]
+        if not isinstance(setting, str) or not setting.strip():
+            messages.append(
+                Error(
+                    f"TWITTER_OAUTH['{name}'] is missing or empty.",
+                    hint=(
+                        "Copy the API key and secret of your app from the X developer portal "
+                        "(Keys and tokens)."
+                    ),
+                    id=check_id,
+                )
+            )
+    return messages
+
+
+def _url_problem(url: Any) -> str | None:
+    if not isinstance(url, str) or not url:
+        return "it must be a non-empty string"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "it must be an absolute http(s) URL such as https://api.x.com"
+    if parts.query or parts.fragment:
+        return "it must not have a query string or fragment"
+    return None
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_urls(value: dict[str, Any]) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    for name, check_id in (
+        ("API_URL", "twitter_oauth.E003"),
+        ("AUTHORIZE_URL", "twitter_oauth.E004"),
+    ):
+        url = value[name]
+        if name == "AUTHORIZE_URL" and url is None:
+            continue
+        problem = _url_problem(url)
+        if problem:
+            messages.append(
+                Error(
+                    f"TWITTER_OAUTH['{name}'] is not usable: {problem}.",
+                    hint=f"Got {url!r}. {HINT_SETTINGS}",
+                    id=check_id,
+                )
+            )
+        elif urlsplit(url).scheme == "http" and not _is_loopback(url):
+            messages.append(
+                Warning(
+                    f"TWITTER_OAUTH['{name}'] uses plain http on a host that is not loopback.",
+                    hint="Tokens and signatures would cross the network in clear; use https.",
+                    id="twitter_oauth.W003",
+                )
+            )
+    return messages
+
+
+def _fernet_key_problem(key: Any) -> str | None:
+    if not isinstance(key, str | bytes):
+        return f"{type(key).__name__} is not a key"
+    try:
+        decoded = base64.urlsafe_b64decode(key)
+    except (binascii.Error, ValueError):
+        return "not url-safe base64"
+    if len(decoded) != 32:
+        return f"decodes to {len(decoded)} bytes instead of 32"
+    return None
+
+
+def _check_token_keys(value: dict[str, Any]) -> list[CheckMessage]:
+    keys = value["TOKEN_KEYS"]
+    if isinstance(keys, str):
+        keys = [part.strip() for part in keys.split(",") if part.strip()]
+    if not isinstance(keys, list | tuple):
+        return [
+            Error(
+                "TWITTER_OAUTH['TOKEN_KEYS'] must be a list of Fernet keys.",
+                hint=f"Got {type(keys).__name__}. {HINT_SETTINGS}",
+                id="twitter_oauth.E005",
+            )
+        ]
+    if not keys:
+        return [
+            Warning(
+                "TWITTER_OAUTH['TOKEN_KEYS'] is empty: access tokens are encrypted with a key "
+                "derived from SECRET_KEY.",
+                hint=(
+                    "Changing SECRET_KEY would make stored tokens unreadable. Generate a key with "
+                    "`python -c 'from cryptography.fernet import Fernet; "
+                    "print(Fernet.generate_key().decode())'` and list it in TOKEN_KEYS."
+                ),
+                id="twitter_oauth.W001",
+            )
+        ]
+    messages: list[CheckMessage] = []
+    for position, key in enumerate(keys):
+        problem = _fernet_key_problem(key)
+        if problem:
+            messages.append(
+                Error(
+                    f"TWITTER_OAUTH['TOKEN_KEYS'][{position}] is not a usable Fernet key: "
+                    f"{problem}.",
+                    hint="Generate one with cryptography's Fernet.generate_key().",
+                    id="twitter_oauth.E005",
+                )
+            )
+    return messages
+
+
+def _check_numbers(value: dict[str, Any]) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    for name in NUMBERS:
+        number = value[name]
+        integral = name in INTEGERS
+        valid_type = isinstance(number, int) if integral else isinstance(number, int | float)
+        if isinstance(number, bool) or not valid_type or number <= 0:
+            kind = "a positive whole number" if integral else "a positive number of seconds"
+            messages.append(
+                Error(
+                    f"TWITTER_OAUTH['{name}'] must be {kind}.",
+                    hint=f"Got {number!r}. {HINT_SETTINGS}",
+                    id="twitter_oauth.E006",
+                )
+            )
+    return messages
+
+
+def _callable_problem(path: Any) -> str | None:
+    try:
+        if not callable(import_string(path)):
+            return f"{path} is not callable"
+    except (ImportError, TypeError, ValueError) as exc:
+        return str(exc)
+    return None
+
+
+def _check_session_factory(value: dict[str, Any]) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    for name, hint in (
+        ("SESSION_FACTORY", "a callable that returns a requests.Session"),
+        ("CREATE_USER", "a callable that takes X's access token and returns a saved user"),
+    ):
+        problem = value[name] is not None and _callable_problem(value[name])
+        if problem:
+            messages.append(
+                Error(
+                    f"TWITTER_OAUTH['{name}'] cannot be used: {problem}.",
+                    hint=f"Give the dotted path of {hint}.",
+                    id="twitter_oauth.E007",
+                )
+            )
+    return messages
+
+
+def _check_flow_settings(value: dict[str, Any]) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    if value["ACCESS_TYPE"] not in ACCESS_TYPES:
+        messages.append(
+            Error(
+                "TWITTER_OAUTH['ACCESS_TYPE'] must be None, 'read' or 'write'.",
+                hint=(
+                    f"Got {value['ACCESS_TYPE']!r}. None uses the permissions set for the app at X."
+                ),
+                id="twitter_oauth.E009",
+            )
+        )
+    callback = value["CALLBACK_URL"]
+    if callback is not None:
+        problem = _url_problem(callback) if isinstance(callback, str) else "it must be a string"
+        if problem:
+            messages.append(
+                Error(
+                    f"TWITTER_OAUTH['CALLBACK_URL'] is not usable: {problem}.",
+                    hint="Give the absolute URL of the callback view, as registered at X.",
+                    id="twitter_oauth.E010",
+                )
+            )
+    for name in ("LOGIN_REDIRECT_URL", "FAILURE_REDIRECT_URL"):
+        if value[name] is not None and not (isinstance(value[name], str) and value[name]):
+            messages.append(
+                Error(
+                    f"TWITTER_OAUTH['{name}'] must be a URL, a URL name or None.",
+                    hint=f"Got {value[name]!r}. {HINT_SETTINGS}",
+                    id="twitter_oauth.E011",
+                )
+            )
+    if not isinstance(value["SIGNUP_ENABLED"], bool):
+        messages.append(
+            Error(
+                "TWITTER_OAUTH['SIGNUP_ENABLED'] must be True or False.",
+                hint=f"Got {value['SIGNUP_ENABLED']!r}.",
+                id="twitter_oauth.E012",
+            )
+        )
+    return messages
+
+
+def _check_session_cookie() -> list[CheckMessage]:
+    if str(settings.SESSION_COOKIE_SAMESITE).lower() != "strict":
+        return []
+    return [
+        Warning(
+            "SESSION_COOKIE_SAMESITE is 'Strict': browsers drop the session cookie when X "
+            "redirects back, so sign-in with X cannot finish.",
+            hint="Use Django's default, 'Lax'.",
+            id="twitter_oauth.W004",
+        )
+    ]

@@ -1,0 +1,156 @@
+"""The app's settings: one ``TWITTER_OAUTH`` dict, read through :data:`app_settings`.
+
+Every key and its default is listed in :data:`DEFAULTS` and documented once in
+the settings reference (``docs/settings.rst``). Values are read from
+``django.conf.settings`` on every access, so ``override_settings`` works in tests,
+and nothing is ever written back into ``django.conf.settings``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.shortcuts import resolve_url
+
+#: Every setting the app reads, with its default.
+DEFAULTS: dict[str, Any] = {
+    # Credentials of the app registered at X (developer portal, "Keys and tokens").
+    "CONSUMER_KEY": "",
+    "CONSUMER_SECRET": "",
+    # Base of oauth/*, 1.1/* and 2/* endpoints.
+    "API_URL": "https://api.x.com",
+    # Base of oauth/authorize and oauth/authenticate; None means API_URL.
+    "AUTHORIZE_URL": None,
+    # Fernet keys for tokens at rest; the first encrypts, all decrypt.
+    "TOKEN_KEYS": [],
+    # Seconds to wait for X to accept a connection, then for each read.
+    "CONNECT_TIMEOUT": 5.0,
+    "TIMEOUT": 10.0,
+    # Connections kept alive per host by the process-wide HTTP session.
+    "POOL_SIZE": 10,
+    # Dotted path to a callable returning a requests.Session (proxies, retries, certificates).
+    "SESSION_FACTORY": None,
+    # Sent as User-Agent; None means "django-twitter-oauth/<version>".
+    "USER_AGENT": None,
+    # Absolute URL X sends people back to; None builds it from the request and the URL name.
+    "CALLBACK_URL": None,
+    # x_auth_access_type asked for: "read", "write" or None for the app's own setting at X.
+    "ACCESS_TYPE": None,
+    # Where a finished sign-in or link goes when there is no safe `next`; None: LOGIN_REDIRECT_URL.
+    "LOGIN_REDIRECT_URL": None,
+    # Where a cancelled or failed sign-in goes; None: LOGIN_URL.
+    "FAILURE_REDIRECT_URL": None,
+    # Whether an X identity nobody has linked yet creates a new user.
+    "SIGNUP_ENABLED": True,
+    # Sign-in flows one session may have open at once (tabs), and how long each stays usable.
+    "MAX_PENDING_FLOWS": 5,
+    "PENDING_FLOW_TTL": 900,
+    # Dotted path to a callable(access_token) -> saved user, for custom user models; None: built in.
+    "CREATE_USER": None,
+    # Seconds after which a sign-in also refreshes the profile (name, avatar) in the background.
+    "PROFILE_REFRESH_INTERVAL": 86400,
+}
+
+
+class AppSettings:
+    """Typed, read-through access to ``settings.TWITTER_OAUTH``."""
+
+    @staticmethod
+    def _user_settings() -> dict[str, Any]:
+        value = getattr(settings, "TWITTER_OAUTH", None)
+        return value if isinstance(value, dict) else {}
+
+    def get(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"TWITTER_OAUTH has no setting {name!r}")
+        return self._user_settings().get(name, DEFAULTS[name])
+
+    def __getattr__(self, name: str) -> Any:
+        if name.isupper():
+            return self.get(name)
+        raise AttributeError(name)
+
+    @property
+    def CONSUMER_KEY(self) -> str:
+        return self.get("CONSUMER_KEY") or ""
+
+    @property
+    def CONSUMER_SECRET(self) -> str:
+        return self.get("CONSUMER_SECRET") or ""
+
+    @property
+    def API_URL(self) -> str:
+        return str(self.get("API_URL")).rstrip("/")
+
+    @property
+    def AUTHORIZE_URL(self) -> str:
+        return str(self.get("AUTHORIZE_URL") or self.API_URL).rstrip("/")
+
+    @property
+    def TOKEN_KEYS(self) -> list[str]:
+        keys = self.get("TOKEN_KEYS") or []
+        if isinstance(keys, str):
+            keys = [k for k in (part.strip() for part in keys.split(",")) if k]
+        return list(keys)
+
+    @property
+    def CONNECT_TIMEOUT(self) -> float:
+        return float(self.get("CONNECT_TIMEOUT"))
+
+    @property
+    def TIMEOUT(self) -> float:
+        return float(self.get("TIMEOUT"))
+
+    @property
+    def POOL_SIZE(self) -> int:
+        return int(self.get("POOL_SIZE"))
+
+    @property
+    def SESSION_FACTORY(self) -> str | None:
+        return self.get("SESSION_FACTORY")
+
+    @property
+    def CALLBACK_URL(self) -> str | None:
+        return self.get("CALLBACK_URL") or None
+
+    @property
+    def ACCESS_TYPE(self) -> str | None:
+        return self.get("ACCESS_TYPE") or None
+
+    @property
+    def LOGIN_REDIRECT_URL(self) -> str:
+        return str(self.get("LOGIN_REDIRECT_URL") or resolve_url(settings.LOGIN_REDIRECT_URL))
+
+    @property
+    def FAILURE_REDIRECT_URL(self) -> str:
+        return str(self.get("FAILURE_REDIRECT_URL") or resolve_url(settings.LOGIN_URL))
+
+    @property
+    def SIGNUP_ENABLED(self) -> bool:
+        return bool(self.get("SIGNUP_ENABLED"))
+
+    @property
+    def MAX_PENDING_FLOWS(self) -> int:
+        return int(self.get("MAX_PENDING_FLOWS"))
+
+    @property
+    def PENDING_FLOW_TTL(self) -> int:
+        return int(self.get("PENDING_FLOW_TTL"))
+
+    @property
+    def CREATE_USER(self) -> str | None:
+        return self.get("CREATE_USER") or None
+
+    @property
+    def PROFILE_REFRESH_INTERVAL(self) -> int:
+        return int(self.get("PROFILE_REFRESH_INTERVAL"))
+
+    @property
+    def USER_AGENT(self) -> str:
+        from twitter_oauth import __version__
+
+        return self.get("USER_AGENT") or f"django-twitter-oauth/{__version__}"
+
+
+app_settings = AppSettings()

@@ -1,0 +1,60 @@
+"""Linked X accounts.
+
+An account's access token and secret are stored encrypted (see
+:mod:`twitter_oauth.fields`); in Python they read and assign as plain ``str``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from twitter_oauth.fields import EncryptedTextField
+
+
+class TwitterAccount(models.Model):
+    """One X identity linked to one user; a user may link several."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="twitter_accounts",
+        verbose_name=_("user"),
+    )
+    # X's stable identity; the screen name can change.
+    twitter_id = models.CharField(_("X user id"), max_length=32, unique=True)
+    screen_name = models.CharField(_("screen name"), max_length=50, db_index=True)
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    profile_image_url = models.URLField(_("avatar URL"), max_length=500, blank=True)
+    access_token = EncryptedTextField(_("access token"))
+    access_token_secret = EncryptedTextField(_("access token secret"))
+    created_at = models.DateTimeField(_("linked"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    last_login_at = models.DateTimeField(_("last sign-in with X"), null=True, blank=True)
+    verified_at = models.DateTimeField(_("last verified at X"), null=True, blank=True)
+    # None while X accepts the token; set when X answers 401 for it or it is revoked here.
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    # No request with this token reaches X before this moment (X's x-rate-limit-reset).
+    rate_limited_until = models.DateTimeField(_("rate limited until"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("X account")
+        verbose_name_plural = _("X accounts")
+        ordering = ("screen_name",)
+
+    def __str__(self) -> str:
+        return f"@{self.screen_name}"
+
+    def __repr__(self) -> str:
+        return f"<TwitterAccount pk={self.pk} @{self.screen_name} twitter_id={self.twitter_id}>"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    def is_rate_limited(self, now=None) -> bool:
+        return self.rate_limited_until is not None and self.rate_limited_until > (
+            now or timezone.now()
+        )

@@ -1,0 +1,40 @@
+"""A local X (Twitter) emulator that is as strict as X about OAuth 1.0a.
+
+Run it with ``python -m twitter_oauth.testing --port 8765``, or in-process::
+
+    from twitter_oauth.testing import EmulatorServer, XEmulator
+
+    with EmulatorServer(XEmulator({"key": "secret"})) as server:
+        ...  # point TWITTER_OAUTH["API_URL"] at server.url
+
+For pytest, ``pytest_plugins = ["twitter_oauth.testing.pytest_plugin"]`` gives the
+``x_emulator`` fixture. Nothing here imports Django.
+"""
+
+from twitter_oauth.testing.server import EmulatorServer
+from twitter_oauth.testing.state import (
+    DEMO_CONSUMER_KEY,
+    DEMO_CONSUMER_SECRET,
+    TEST_CONSUMER_KEY,
+    TEST_CONSUMER_SECRET,
+    EmulatorResponse,
+    Fault,
+    RecordedRequest,
+    XEmulator,
+    XTweet,
+    XUser,
+)
+
+__all__ = [
+    "DEMO_CONSUMER_KEY",
+    "DEMO_CONSUMER_SECRET",
+    "TEST_CONSUMER_KEY",
+    "TEST_CONSUMER_SECRET",
+    "EmulatorResponse",
+    "EmulatorServer",
+    "Fault",
+    "RecordedRequest",
+    "XEmulator",
+    "XTweet",
+    "XUser",
+]

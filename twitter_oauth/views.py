@@ -1,0 +1,181 @@
+"""Thin views over :mod:`twitter_oauth.services`: parse the request, call a service, answer.
+
+Every outcome is a redirect with a message or a page with a 4xx status; no input
+and no failure at X turns into a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods
+
+from twitter_oauth import services
+from twitter_oauth.conf import app_settings
+from twitter_oauth.exceptions import (
+    SignInError,
+    TwitterAuthError,
+    TwitterCallbackNotApproved,
+    TwitterError,
+    TwitterRateLimited,
+)
+from twitter_oauth.models import TwitterAccount
+
+logger = logging.getLogger("twitter_oauth.views")
+
+#: X's tokens and verifiers are well under this; anything longer is not from X.
+MAX_PARAMETER_LENGTH = 200
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def login(request: HttpRequest) -> HttpResponse:
+    """GET: a page with the "Sign in with X" button. POST: start the flow at X."""
+    return _start(request, services.LOGIN, "twitter_oauth/login.html")
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def connect(request: HttpRequest) -> HttpResponse:
+    """GET: a page with the "Connect an X account" button. POST: start linking at X."""
+    return _start(request, services.CONNECT, "twitter_oauth/connect.html")
+
+
+def _start(request: HttpRequest, action: str, template: str) -> HttpResponse:
+    next_url = services.safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    if request.method == "GET":
+        return render(request, template, {"next": next_url})
+    try:
+        authorize_url = services.start_flow(request, action=action, next_url=next_url)
+    except TwitterError as exc:
+        _log_x_failure("starting", exc)
+        messages.error(request, _x_failure_message(exc))
+        fallback = app_settings.LOGIN_REDIRECT_URL if action == services.CONNECT else None
+        return HttpResponseRedirect(next_url or fallback or app_settings.FAILURE_REDIRECT_URL)
+    return HttpResponseRedirect(authorize_url)
+
+
+@never_cache
+@require_GET
+def callback(request: HttpRequest) -> HttpResponse:
+    """Where X sends the person back, with ``oauth_token`` and ``oauth_verifier`` or ``denied``."""
+    denied = request.GET.get("denied")
+    token = denied if denied is not None else request.GET.get("oauth_token")
+    verifier = request.GET.get("oauth_verifier")
+    problem = _callback_problem(token, verifier, cancelled=denied is not None)
+    if problem:
+        logger.warning("Refused an X callback: %s", problem)
+        return _error_page(request, _("This sign-in with X is incomplete. Please start again."))
+    try:
+        flow = services.pop_flow(request, token)
+    except SignInError as exc:
+        return _error_page(request, exc.message, status=exc.status)
+    if denied is not None:
+        messages.info(request, _cancelled_message(flow))
+        return HttpResponseRedirect(flow.failure_url)
+    try:
+        result = services.finish_flow(request, flow, verifier)
+    except TwitterError as exc:
+        _log_x_failure("finishing", exc)
+        messages.error(request, _x_failure_message(exc))
+        return HttpResponseRedirect(flow.failure_url)
+    except SignInError as exc:
+        logger.warning("X %s refused: %s", flow.action, type(exc).__name__)
+        messages.error(request, exc.message)
+        return HttpResponseRedirect(flow.failure_url)
+    messages.success(request, _success_message(flow, result))
+    return HttpResponseRedirect(flow.success_url)
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: confirm. POST: unlink one of the current user's X accounts and revoke it at X."""
+    account = get_object_or_404(
+        TwitterAccount.objects.select_related("user"), pk=pk, user=request.user
+    )
+    next_url = services.safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    if request.method == "GET":
+        return render(
+            request, "twitter_oauth/disconnect.html", {"account": account, "next": next_url}
+        )
+    try:
+        services.unlink(account, request=request)
+    except SignInError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(
+            request, _("Unlinked the X account @%(name)s.") % {"name": account.screen_name}
+        )
+    return HttpResponseRedirect(next_url or app_settings.LOGIN_REDIRECT_URL)
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _callback_problem(token: str | None, verifier: str | None, *, cancelled: bool) -> str | None:
+    if not token:
+        return "no oauth_token or denied parameter"
+    if len(token) > MAX_PARAMETER_LENGTH:
+        return "oversized oauth_token"
+    if cancelled:
+        return None
+    if not verifier:
+        return "no oauth_verifier"
+    if len(verifier) > MAX_PARAMETER_LENGTH:
+        return "oversized oauth_verifier"
+    return None
+
+
+def _error_page(request: HttpRequest, message: str, *, status: int = 400) -> HttpResponse:
+    return render(
+        request,
+        "twitter_oauth/error.html",
+        {"message": message, "retry_url": app_settings.FAILURE_REDIRECT_URL},
+        status=status,
+    )
+
+
+def _log_x_failure(step: str, exc: TwitterError) -> None:
+    # X's status, code and message help; tokens and secrets never reach the exception text.
+    logger.warning("X failed while %s an X flow: %s: %s", step, type(exc).__name__, exc)
+
+
+def _x_failure_message(exc: TwitterError) -> str:
+    if isinstance(exc, TwitterCallbackNotApproved):
+        return _(
+            "X refused this site's callback address. "
+            "The site's administrators must register it at X."
+        )
+    if isinstance(exc, TwitterRateLimited):
+        return _(
+            "X is limiting requests from this site right now. Please try again in a few minutes."
+        )
+    if isinstance(exc, TwitterAuthError):
+        return _("X did not accept this sign-in. Please try again.")
+    return _("X is not answering right now. Please try again in a few minutes.")
+
+
+def _cancelled_message(flow: services.PendingFlow) -> str:
+    if flow.action == services.CONNECT:
+        return _("Linking an X account was cancelled.")
+    return _("Signing in with X was cancelled.")
+
+
+def _success_message(flow: services.PendingFlow, result: services.LinkResult) -> str:
+    name = {"name": result.account.screen_name}
+    if flow.action == services.LOGIN:
+        if result.created_user:
+            return _("Welcome, @%(name)s! Your account was created with X.") % name
+        return _("Signed in with X as @%(name)s.") % name
+    if result.created_account:
+        return _("Linked the X account @%(name)s.") % name
+    return _("The X account @%(name)s was already linked; its access was renewed.") % name
