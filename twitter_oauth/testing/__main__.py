@@ -1,4 +1,7 @@
-"""``python -m twitter_oauth.testing [--host 127.0.0.1] [--port 8765] [--consumer KEY:SECRET ...]``."""
+"""Serve the X emulator until Ctrl-C.
+
+``python -m twitter_oauth.testing [--host 127.0.0.1] [--port 8765] [--consumer KEY:SECRET ...]``
+"""
 
 from __future__ import annotations
 
@@ -27,7 +30,9 @@ def main(argv: list[str] | None = None) -> int:
         "--consumer",
         type=consumer_pair,
         action="append",
-        help=f"an app's KEY:SECRET (repeatable; default {DEMO_CONSUMER_KEY}:{DEMO_CONSUMER_SECRET})",
+        help=(
+            f"an app's KEY:SECRET (repeatable; default {DEMO_CONSUMER_KEY}:{DEMO_CONSUMER_SECRET})"
+        ),
     )
     parser.add_argument("--verbose", action="store_true", help="log every request")
     args = parser.parse_args(argv)

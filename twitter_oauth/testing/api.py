@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 DUPLICATE_DETAIL = "You are not allowed to create a Tweet with duplicate content."
 MAX_TWEET_LENGTH = 280
-GARBAGE = b"\x00\x9f<!-- upstream reset -->{\"data\": [tru"
+GARBAGE = b'\x00\x9f<!-- upstream reset -->{"data": [tru'
 RETIRED = (
     "You currently have access to a subset of X API V2 endpoints and limited v1.1 endpoints "
     "(e.g. media post, oauth) only. If you need access to this endpoint, you may need a "
@@ -50,7 +50,9 @@ _STATUS_TITLES = {
 # --- X's answers -------------------------------------------------------------------------------
 
 
-def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> EmulatorResponse:
+def json_response(
+    status: int, payload: Any, headers: dict[str, str] | None = None
+) -> EmulatorResponse:
     return EmulatorResponse(
         status=status,
         headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})},
@@ -70,7 +72,9 @@ def problem(status: int, detail: str | None = None, **extra: Any) -> EmulatorRes
 
 def form_response(values: dict[str, str]) -> EmulatorResponse:
     return EmulatorResponse(
-        status=200, headers={"Content-Type": "text/html; charset=utf-8"}, body=urlencode(values).encode()
+        status=200,
+        headers={"Content-Type": "text/html; charset=utf-8"},
+        body=urlencode(values).encode(),
     )
 
 
@@ -119,7 +123,11 @@ def fault_response(fault: Fault, emulator: XEmulator) -> EmulatorResponse:
         reset = str(int(emulator.clock() + fault.reset_in))
         response = problem(429)
         response.headers.update(
-            {"x-rate-limit-limit": "100", "x-rate-limit-remaining": "0", "x-rate-limit-reset": reset}
+            {
+                "x-rate-limit-limit": "100",
+                "x-rate-limit-remaining": "0",
+                "x-rate-limit-reset": reset,
+            }
         )
     elif status == 401:
         response = v1_error(401, 32, "Could not authenticate you.")
@@ -155,7 +163,9 @@ class Router:
             ("POST", "/_emulator/reset"): self.reset,
         }
 
-    def handle(self, method: str, url: str, headers: dict[str, str], body: bytes) -> EmulatorResponse:
+    def handle(
+        self, method: str, url: str, headers: dict[str, str], body: bytes
+    ) -> EmulatorResponse:
         parts = urlsplit(url)
         record = RecordedRequest(
             method=method,
@@ -177,7 +187,9 @@ class Router:
                 return response
         call = _Call(self.emulator, method, url, headers, body, record)
         handler = self.routes.get((method, parts.path)) or self._pattern_route(method, parts.path)
-        response = handler(call) if handler else v1_error(404, 34, "Sorry, that page does not exist")
+        response = (
+            handler(call) if handler else v1_error(404, 34, "Sorry, that page does not exist")
+        )
         record.status = response.status
         return response
 
@@ -228,7 +240,9 @@ class Router:
         )
 
     def authorize_page(self, call: _Call) -> EmulatorResponse:
-        return pages.authorize_page(self.emulator, call.record.path, call.record.query, call.headers)
+        return pages.authorize_page(
+            self.emulator, call.record.path, call.record.query, call.headers
+        )
 
     def authorize_answer(self, call: _Call) -> EmulatorResponse:
         form = dict(parse_qsl(call.body.decode("utf-8", "replace"), keep_blank_values=True))
@@ -236,7 +250,9 @@ class Router:
 
     # --- API with an access token --------------------------------------------------------------
 
-    def _authenticated(self, call: _Call, *, v2: bool) -> tuple[XUser | None, EmulatorResponse | None]:
+    def _authenticated(
+        self, call: _Call, *, v2: bool
+    ) -> tuple[XUser | None, EmulatorResponse | None]:
         try:
             request = self.emulator.verifier.resource(*call.oauth_args())
         except Refused as refused:
@@ -366,7 +382,7 @@ class Router:
 class _Call:
     """One request as the handlers see it."""
 
-    def __init__(self, emulator, method, url, headers, body, record) -> None:  # noqa: ANN001
+    def __init__(self, emulator, method, url, headers, body, record) -> None:
         self.emulator, self.method, self.url = emulator, method, url
         self.headers, self.body, self.record = headers, body, record
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 # Reasons a request is refused, most specific first; each maps to one X answer.
 TIMESTAMP = "timestamp"
 NONCE = "nonce"
-TOKEN = "token"  # unknown, used, expired, revoked or another consumer's token
+TOKEN = "token"  # noqa: S105 - a reason, not a secret; unknown, used, expired, revoked or another consumer's token
 VERIFIER = "verifier"
 CALLBACK = "callback"
 CREDENTIALS = "credentials"  # unknown consumer or bad signature
@@ -104,7 +104,9 @@ class XRequestValidator(RequestValidator):
         record = self.emulator.request_tokens.get(token)
         return record.secret if record and record.consumer_key == client_key else _DUMMY
 
-    def validate_verifier(self, client_key: str, token: str, verifier: str, request: Request) -> bool:
+    def validate_verifier(
+        self, client_key: str, token: str, verifier: str, request: Request
+    ) -> bool:
         record = self.emulator.request_tokens.get(token)
         if record is None or record.verifier is None or record.verifier != verifier:
             return self._refuse(request, VERIFIER)
@@ -128,10 +130,12 @@ class XRequestValidator(RequestValidator):
     def get_default_realms(self, client_key: str, request: Request) -> list[str]:
         return []
 
-    def validate_requested_realms(self, client_key: str, realms: list[str], request: Request) -> bool:
+    def validate_requested_realms(
+        self, client_key: str, realms: list[str], request: Request
+    ) -> bool:
         return True
 
-    def validate_realms(self, client_key, token, request, uri=None, realms=None) -> bool:  # noqa: ANN001
+    def validate_realms(self, client_key, token, request, uri=None, realms=None) -> bool:
         return True
 
 
@@ -164,7 +168,7 @@ class Verifier:
         return request
 
     @staticmethod
-    def _parse(endpoint, url: str, method: str, body: str, headers: dict) -> Request:  # noqa: ANN001
+    def _parse(endpoint, url: str, method: str, body: str, headers: dict) -> Request:
         try:
             request = endpoint._create_request(url, method, body, headers)
             endpoint._check_mandatory_parameters(request)
@@ -173,7 +177,7 @@ class Verifier:
         return request
 
     @staticmethod
-    def _judge(validate, request: Request) -> Request:  # noqa: ANN001
+    def _judge(validate, request: Request) -> Request:
         try:
             valid, request = validate(request)
         except errors.OAuth1Error as exc:

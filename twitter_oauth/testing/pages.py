@@ -15,22 +15,27 @@ if TYPE_CHECKING:
 COOKIE = "x_emulator_user"
 _STYLE = """
 body{font:16px/1.5 system-ui,sans-serif;background:#f7f9f9;color:#0f1419;margin:0}
-main{max-width:28rem;margin:3rem auto;background:#fff;border:1px solid #cfd9de;border-radius:16px;padding:2rem}
+main{max-width:28rem;margin:3rem auto;background:#fff;border:1px solid #cfd9de;
+border-radius:16px;padding:2rem}
 h1{font-size:1.3rem;margin-top:0}.logo{font-size:2rem;font-weight:800}
-label{display:block;padding:.3rem 0}input[type=text]{font:inherit;padding:.3rem;width:100%;box-sizing:border-box}
+label{display:block;padding:.3rem 0}
+input[type=text]{font:inherit;padding:.3rem;width:100%;box-sizing:border-box}
 .buttons{display:flex;gap:.75rem;margin-top:1.25rem}
-button{font:inherit;font-weight:700;padding:.6rem 1.2rem;border-radius:999px;border:1px solid #0f1419;cursor:pointer}
+button{font:inherit;font-weight:700;padding:.6rem 1.2rem;border-radius:999px;
+border:1px solid #0f1419;cursor:pointer}
 button[value=authorize]{background:#0f1419;color:#fff}button[value=cancel]{background:#fff;color:#0f1419}
 code{font-size:2rem;letter-spacing:.3rem}
 """
 
 
-def html_page(title: str, body: str, status: int = 200, headers: dict[str, str] | None = None) -> EmulatorResponse:
+def html_page(
+    title: str, body: str, status: int = 200, headers: dict[str, str] | None = None
+) -> EmulatorResponse:
     document = (
         f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
-        f'<body><main><div class="logo">𝕏</div>{body}</main></body></html>'
+        f'<body><main><div class="logo">&#x1D54F;</div>{body}</main></body></html>'
     )
     return EmulatorResponse(
         status=status,
@@ -49,7 +54,9 @@ def invalid_token_page() -> EmulatorResponse:
     )
 
 
-def authorize_page(emulator: XEmulator, path: str, query: dict[str, str], headers: dict[str, str]) -> EmulatorResponse:
+def authorize_page(
+    emulator: XEmulator, path: str, query: dict[str, str], headers: dict[str, str]
+) -> EmulatorResponse:
     token = query.get("oauth_token", "")
     record = emulator.live_request_token(token)
     if record is None:
@@ -63,11 +70,14 @@ def authorize_page(emulator: XEmulator, path: str, query: dict[str, str], header
     ):
         return _authorized(emulator, token, remembered)  # "Sign in with X" skips the prompt
     wanted = query.get("screen_name") or (remembered.screen_name if remembered else "")
+    users = list(emulator.users.values())
+    chosen = emulator.user_by_screen_name(wanted) if wanted else None
+    chosen = chosen or (users[0] if users else None)
     choices = "".join(
         f'<label><input type="radio" name="screen_name" value="{escape(user.screen_name)}"'
-        f"{' checked' if user.screen_name.lower() == wanted.lower() or (not wanted and n == 0) else ''}>"
+        f"{' checked' if user is chosen else ''}>"
         f" @{escape(user.screen_name)} ({escape(user.name)})</label>"
-        for n, user in enumerate(emulator.users.values())
+        for user in users
     )
     body = (
         f"<h1>Authorize {escape(record.consumer_key)} to access your account?</h1>"
@@ -75,8 +85,9 @@ def authorize_page(emulator: XEmulator, path: str, query: dict[str, str], header
         f'<input type="hidden" name="oauth_token" value="{escape(token)}">'
         f"<fieldset><legend>Sign in as</legend>{choices}"
         f'<label>or a new screen name <input type="text" name="new_screen_name"></label></fieldset>'
-        f'<div class="buttons"><button type="submit" name="action" value="authorize">Authorize app</button>'
-        f'<button type="submit" name="action" value="cancel">Cancel</button></div></form>'
+        '<div class="buttons">'
+        '<button type="submit" name="action" value="authorize">Authorize app</button>'
+        '<button type="submit" name="action" value="cancel">Cancel</button></div></form>'
     )
     return html_page("Authorize an application", body)
 
@@ -118,7 +129,9 @@ def _authorized(emulator: XEmulator, token: str, user: XUser) -> EmulatorRespons
 def _redirect(callback: str, params: dict[str, str]) -> EmulatorResponse:
     parts = urlsplit(callback)
     query = urlencode([*parse_qsl(parts.query, keep_blank_values=True), *params.items()])
-    return EmulatorResponse(status=302, headers={"Location": urlunsplit(parts._replace(query=query))})
+    return EmulatorResponse(
+        status=302, headers={"Location": urlunsplit(parts._replace(query=query))}
+    )
 
 
 def _remembered_user(emulator: XEmulator, headers: dict[str, str]) -> XUser | None:

@@ -1,4 +1,7 @@
-"""pytest fixtures for the X emulator: ``pytest_plugins = ["twitter_oauth.testing.pytest_plugin"]``."""
+"""pytest fixtures for the X emulator.
+
+Enable with ``pytest_plugins = ["twitter_oauth.testing.pytest_plugin"]`` in a conftest.
+"""
 
 from __future__ import annotations
 

@@ -10,11 +10,16 @@ from types import TracebackType
 from twitter_oauth.testing.state import XEmulator
 
 logger = logging.getLogger("twitter_oauth.testing")
+#: How soon stop() takes effect; each test starting and stopping one waits this long at most.
+SHUTDOWN_POLL_INTERVAL = 0.02
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as at X
     server_version = "x-emulator"
+    # Headers and body leave in separate writes; without TCP_NODELAY, Nagle's algorithm
+    # and the client's delayed ACK add ~40 ms to every keep-alive request.
+    disable_nagle_algorithm = True
     sys_version = ""
     emulator: XEmulator
     verbose = False
@@ -23,7 +28,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         scheme = self.headers.get("X-Forwarded-Proto", "http")
-        host = self.headers.get("Host") or "%s:%s" % self.server.server_address[:2]
+        host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
         response = self.emulator.handle(
             self.command, f"{scheme}://{host}{self.path}", dict(self.headers.items()), body
         )
@@ -39,7 +44,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_GET = do_POST = do_DELETE = do_PUT = _serve
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base's name
+    def log_message(self, format: str, *args: object) -> None:
         if self.verbose:
             logger.info("%s %s", self.address_string(), format % args)
 
@@ -74,7 +79,10 @@ class EmulatorServer:
 
     def start(self) -> EmulatorServer:
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="x-emulator", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": SHUTDOWN_POLL_INTERVAL},
+            name="x-emulator",
+            daemon=True,
         )
         self._thread.start()
         return self

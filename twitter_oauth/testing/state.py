@@ -178,7 +178,9 @@ class XEmulator:
 
     # --- people and tokens ---------------------------------------------------------------------
 
-    def add_user(self, screen_name: str, name: str | None = None, user_id: str | None = None) -> XUser:
+    def add_user(
+        self, screen_name: str, name: str | None = None, user_id: str | None = None
+    ) -> XUser:
         with self.lock:
             user = XUser(
                 id=user_id or str(next(self._user_ids)),
@@ -204,7 +206,10 @@ class XEmulator:
         """The user's live token for this consumer (X hands the same one back), or a new one."""
         with self.lock:
             for record in self.access_tokens.values():
-                if (record.consumer_key, record.user_id) == (consumer_key, user.id) and not record.revoked:
+                if (record.consumer_key, record.user_id) == (
+                    consumer_key,
+                    user.id,
+                ) and not record.revoked:
                     return record.token, record.secret
             token = f"{user.id}-{random_token(40)}"
             secret = random_token(45)
@@ -259,7 +264,9 @@ class XEmulator:
         with self.lock:
             record = self.request_tokens[request_token]
             record.used = True
-            token, _secret = self.issue_access_token(record.consumer_key, self.users[record.user_id])
+            token, _secret = self.issue_access_token(
+                record.consumer_key, self.users[record.user_id]
+            )
             return self.access_tokens[token]
 
     def revoke(self, access_token: str) -> None:
@@ -297,7 +304,9 @@ class XEmulator:
         with self.lock:
             return str(next(self._ids))
 
-    def take_from_window(self, user_id: str, endpoint: str, limit: int, length: int) -> tuple[bool, dict[str, str]]:
+    def take_from_window(
+        self, user_id: str, endpoint: str, limit: int, length: int
+    ) -> tuple[bool, dict[str, str]]:
         """Count one call against a fixed window; returns (allowed, X's headers for it)."""
         with self.lock:
             now = self.clock()
@@ -376,7 +385,9 @@ class XEmulator:
                 and (method is None or request.method == method.upper())
             )
 
-    def handle(self, method: str, url: str, headers: Mapping[str, str], body: bytes) -> EmulatorResponse:
+    def handle(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes
+    ) -> EmulatorResponse:
         """Answer one request as X would (``url`` absolute, as the client signed it)."""
         return self.router.handle(method.upper(), url, dict(headers), body)
 
