@@ -4,6 +4,8 @@ import os
 
 import environ
 
+from twitter_oauth.beat import beat_schedule
+
 env = environ.Env()
 
 SECRET_KEY = "tests-only-not-secret"
@@ -58,14 +60,23 @@ LOGIN_URL = "/signin/"
 LOGIN_REDIRECT_URL = "/home/"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
-# Eager unless a test starts a real worker with CELERY_BROKER_URL set.
+# Eager unless a test starts a real worker with CELERY_BROKER_URL set (tests/test_worker.py).
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default=None)
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
 CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_DEFAULT_QUEUE = env("TEST_CELERY_QUEUE", default="celery")
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = beat_schedule(send_due_every=env.float("TEST_BEAT_INTERVAL", default=60.0))
 
 TWITTER_OAUTH = {
     "CONSUMER_KEY": "test-consumer-key",
     "CONSUMER_SECRET": "test-consumer-secret",
-    "API_URL": "http://127.0.0.1:9",  # tests that talk to X point this at the emulator
+    # Tests that talk to X point this at the emulator; a worker started by a test gets it here.
+    "API_URL": env("TEST_TWITTER_API_URL", default="http://127.0.0.1:9"),
     "TOKEN_KEYS": ["0Oa2iZ9bXpYw8pJd0Sx1d6c3QzR8k0yH4lQw5cJmVtA="],
+    "POST_LEASE": env.float("TEST_POST_LEASE", default=60.0),
+    "POST_RETRY_BACKOFF": env.float("TEST_POST_RETRY_BACKOFF", default=30.0),
+    "POST_RETRY_BACKOFF_MAX": env.float("TEST_POST_RETRY_BACKOFF_MAX", default=3600.0),
 }

@@ -27,8 +27,20 @@ NUMBERS = (
     "MAX_PENDING_FLOWS",
     "PENDING_FLOW_TTL",
     "PROFILE_REFRESH_INTERVAL",
+    "POST_MAX_ATTEMPTS",
+    "POST_RETRY_BACKOFF",
+    "POST_RETRY_BACKOFF_MAX",
+    "POST_LEASE",
+    "SCHEDULE_ETA_HORIZON",
+    "REQUEUE_AFTER",
 )
-INTEGERS = {"POOL_SIZE", "MAX_PENDING_FLOWS", "PENDING_FLOW_TTL", "PROFILE_REFRESH_INTERVAL"}
+INTEGERS = {
+    "POOL_SIZE",
+    "MAX_PENDING_FLOWS",
+    "PENDING_FLOW_TTL",
+    "PROFILE_REFRESH_INTERVAL",
+    "POST_MAX_ATTEMPTS",
+}
 ACCESS_TYPES = (None, "read", "write")
 
 
@@ -206,6 +218,18 @@ def _check_numbers(value: dict[str, Any]) -> list[CheckMessage]:
                     id="twitter_oauth.E006",
                 )
             )
+    if not messages and value["POST_LEASE"] <= value["CONNECT_TIMEOUT"] + value["TIMEOUT"]:
+        messages.append(
+            Warning(
+                "TWITTER_OAUTH['POST_LEASE'] is not longer than CONNECT_TIMEOUT + TIMEOUT.",
+                hint=(
+                    "A post still waiting for X's answer could be taken over by another worker; "
+                    "the lookup at X keeps it from posting twice, but the lease should outlast "
+                    "one call."
+                ),
+                id="twitter_oauth.W005",
+            )
+        )
     return messages
 
 

@@ -266,6 +266,12 @@ class TwitterClient:
             )
         return Tweet(id=data["id"], text=data.get("text", text), rate_limit=response.rate_limit)
 
+    def get_user_tweets(self, user_id: str, *, max_results: int = 20) -> list[dict]:
+        """``GET 2/users/:id/tweets``: the newest posts of a user, newest first."""
+        params = {"max_results": str(max(5, min(100, max_results)))}
+        data = _json(self._send("GET", f"2/users/{user_id}/tweets", params=params)).get("data")
+        return [tweet for tweet in data or [] if isinstance(tweet, dict)]
+
     def delete_tweet(self, tweet_id: str) -> bool:
         data = _data(self._send("DELETE", f"2/tweets/{tweet_id}"))
         return bool(data.get("deleted"))

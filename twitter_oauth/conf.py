@@ -48,6 +48,17 @@ DEFAULTS: dict[str, Any] = {
     "PENDING_FLOW_TTL": 900,
     # Dotted path to a callable(access_token) -> saved user, for custom user models; None: built in.
     "CREATE_USER": None,
+    # Posting: attempts at a post before it fails (outages only; waiting for a rate limit is free).
+    "POST_MAX_ATTEMPTS": 6,
+    # Backoff between attempts: base seconds, doubled each time, with jitter, capped.
+    "POST_RETRY_BACKOFF": 30,
+    "POST_RETRY_BACKOFF_MAX": 3600,
+    # Seconds a worker holds a post it is sending; past that, the post is taken over.
+    "POST_LEASE": 60,
+    # Posts enqueued for sending in advance (eta) when scheduled at most this many seconds ahead.
+    "SCHEDULE_ETA_HORIZON": 300,
+    # Seconds after which a post a task was enqueued for, still pending, is enqueued again.
+    "REQUEUE_AFTER": 300,
     # Seconds after which a sign-in also refreshes the profile (name, avatar) in the background.
     "PROFILE_REFRESH_INTERVAL": 86400,
 }
@@ -145,6 +156,30 @@ class AppSettings:
     @property
     def PROFILE_REFRESH_INTERVAL(self) -> int:
         return int(self.get("PROFILE_REFRESH_INTERVAL"))
+
+    @property
+    def POST_MAX_ATTEMPTS(self) -> int:
+        return int(self.get("POST_MAX_ATTEMPTS"))
+
+    @property
+    def POST_RETRY_BACKOFF(self) -> float:
+        return float(self.get("POST_RETRY_BACKOFF"))
+
+    @property
+    def POST_RETRY_BACKOFF_MAX(self) -> float:
+        return float(self.get("POST_RETRY_BACKOFF_MAX"))
+
+    @property
+    def POST_LEASE(self) -> float:
+        return float(self.get("POST_LEASE"))
+
+    @property
+    def SCHEDULE_ETA_HORIZON(self) -> float:
+        return float(self.get("SCHEDULE_ETA_HORIZON"))
+
+    @property
+    def REQUEUE_AFTER(self) -> float:
+        return float(self.get("REQUEUE_AFTER"))
 
     @property
     def USER_AGENT(self) -> str:

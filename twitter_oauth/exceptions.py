@@ -185,3 +185,14 @@ class LastLoginMethod(SignInError):
     """Unlinking would leave the user with no way to sign in."""
 
     status = 409
+
+
+class PostRejected(ValueError):
+    """A post refused before it reaches X: empty, too long, or for a revoked account.
+
+    ``message`` is written for the person who wrote the post.
+    """
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)

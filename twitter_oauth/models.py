@@ -58,3 +58,58 @@ class TwitterAccount(models.Model):
         return self.rate_limited_until is not None and self.rate_limited_until > (
             now or timezone.now()
         )
+
+
+class ScheduledTweet(models.Model):
+    """A post to make for an account, now or at ``send_at``, delivered by a Celery task.
+
+    The row is the source of truth: a task claims it (``pending`` to ``sending``,
+    with a lease), posts, and records ``sent`` or ``failed``. A row left in
+    ``sending`` past its lease belonged to a worker that died; it is claimed
+    again, and X is asked first whether the post already went out.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        SENDING = "sending", _("sending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+
+    account = models.ForeignKey(
+        TwitterAccount,
+        on_delete=models.CASCADE,
+        related_name="scheduled_tweets",
+        verbose_name=_("X account"),
+    )
+    text = models.TextField(_("text"))
+    send_at = models.DateTimeField(_("send at"), default=timezone.now)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    tweet_id = models.CharField(_("tweet id"), max_length=32, blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    # The claim of the attempt in progress, and until when it holds the row.
+    claim_id = models.UUIDField(null=True, blank=True, editable=False)
+    lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # An earlier attempt ended without knowing whether X posted (timeout, 5xx, crash):
+    # the next one looks for the post at X before posting again.
+    may_have_posted = models.BooleanField(default=False, editable=False)
+    # When a task for this row was last put on the queue (the sweeper does not flood it).
+    enqueued_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("scheduled post")
+        verbose_name_plural = _("scheduled posts")
+        ordering = ("-send_at", "-pk")
+        indexes = [models.Index(fields=["status", "send_at"], name="twitter_oau_status_send_idx")]
+
+    def __str__(self) -> str:
+        when = f"{self.send_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_status_display()} post for account {self.account_id} at {when}"
+
+    def __repr__(self) -> str:
+        return f"<ScheduledTweet pk={self.pk} account={self.account_id} status={self.status}>"

@@ -1,4 +1,8 @@
-"""Celery tasks. They receive ids, never model instances, and call the service layer."""
+"""Celery tasks. They receive ids, never model instances, and call the service layer.
+
+Tasks are ``@shared_task`` so they bind to the project's Celery app. Periodic
+ones are listed in :data:`twitter_oauth.beat.BEAT_SCHEDULE`.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,29 @@ from celery import Task, shared_task
 from twitter_oauth import services
 from twitter_oauth.exceptions import TwitterRateLimited, TwitterTokenRevoked, TwitterUnavailable
 from twitter_oauth.models import TwitterAccount
+from twitter_oauth.services import posting
 
 logger = logging.getLogger("twitter_oauth.tasks")
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def send_scheduled_tweet(self: Task, scheduled_tweet_id: int) -> str:
+    """Send one scheduled post. Running it twice, or after a crash, does no harm.
+
+    ``acks_late``: the message is acknowledged after the work, so a worker that
+    dies mid-send has it redelivered; the row's claim and lease decide who sends.
+    """
+    result = posting.send_scheduled(scheduled_tweet_id)
+    if result.outcome == "retry" and not self.request.is_eager:
+        # Eager mode (no broker) must not recurse: the periodic sweep picks it up.
+        posting.enqueue(scheduled_tweet_id, eta=result.retry_at)
+    return result.outcome
+
+
+@shared_task(ignore_result=True)
+def send_due_tweets() -> int:
+    """Enqueue due posts and take over posts whose worker died (every minute, from beat)."""
+    return posting.enqueue_due()
 
 
 @shared_task(
@@ -27,6 +52,7 @@ def refresh_profile(self: Task, account_id: int) -> None:
     """Fetch the profile (name, avatar, screen name) of a linked account from X.
 
     Harmless twice: it only overwrites the profile fields with X's current values.
+    A 401 marks the account revoked.
     """
     account = TwitterAccount.objects.filter(pk=account_id).first()
     if account is None or account.revoked_at is not None:
@@ -39,3 +65,15 @@ def refresh_profile(self: Task, account_id: int) -> None:
         # Waiting for X's reset does not use up the retries meant for outages.
         wait = (exc.seconds_until_reset() or 60) + random.uniform(0, 10)  # noqa: S311
         raise self.retry(exc=exc, countdown=wait, max_retries=None) from exc
+
+
+@shared_task(ignore_result=True)
+def refresh_profiles(limit: int = 200) -> int:
+    """Enqueue profile refreshes for accounts not verified for PROFILE_REFRESH_INTERVAL.
+
+    This is also how revoked tokens are found: X answers 401 for them.
+    """
+    ids = services.stale_account_ids(limit=limit)
+    for account_id in ids:
+        refresh_profile.delay(account_id)
+    return len(ids)

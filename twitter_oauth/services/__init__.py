@@ -7,6 +7,7 @@ from twitter_oauth.services.accounts import (
     mark_revoked,
     refresh_profile,
     sign_in,
+    stale_account_ids,
     unlink,
 )
 from twitter_oauth.services.flows import (
@@ -20,22 +21,39 @@ from twitter_oauth.services.flows import (
     start_flow,
     start_pin_flow,
 )
+from twitter_oauth.services.posting import (
+    cancel,
+    enqueue_due,
+    post_tweet,
+    retry_failed,
+    schedule_tweet,
+    send_scheduled,
+    validate_text,
+)
 
 __all__ = [
     "CONNECT",
     "LOGIN",
     "LinkResult",
     "PendingFlow",
+    "cancel",
     "client_for",
+    "enqueue_due",
     "finish_flow",
     "finish_pin_flow",
     "link",
     "mark_revoked",
     "pop_flow",
+    "post_tweet",
     "refresh_profile",
+    "retry_failed",
     "safe_next",
+    "schedule_tweet",
+    "send_scheduled",
     "sign_in",
+    "stale_account_ids",
     "start_flow",
     "start_pin_flow",
     "unlink",
+    "validate_text",
 ]

@@ -6,6 +6,7 @@ account with its user joined, one write of the fresh tokens.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from functools import partial
@@ -15,6 +16,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth import login as django_login
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -267,6 +269,15 @@ def refresh_profile(account: TwitterAccount) -> TwitterAccount:
         update_fields=["screen_name", "name", "profile_image_url", "verified_at", "updated_at"]
     )
     return account
+
+
+def stale_account_ids(*, limit: int = 200) -> list[int]:
+    """Accounts not verified at X for ``PROFILE_REFRESH_INTERVAL``, oldest first."""
+    threshold = timezone.now() - dt.timedelta(seconds=app_settings.PROFILE_REFRESH_INTERVAL)
+    stale = TwitterAccount.objects.filter(revoked_at__isnull=True).filter(
+        Q(verified_at__isnull=True) | Q(verified_at__lt=threshold)
+    )
+    return list(stale.order_by("verified_at").values_list("pk", flat=True)[:limit])
 
 
 def _refresh_profile_later(result: LinkResult) -> None:

@@ -173,6 +173,7 @@ class Router:
             query=dict(parse_qsl(parts.query, keep_blank_values=True)),
             headers=headers,
             body=body,
+            at=self.emulator.clock(),
         )
         with self.emulator.lock:
             self.emulator.requests.append(record)
@@ -183,7 +184,7 @@ class Router:
                 time.sleep(fault.delay)
             if fault.drop or fault.garble or fault.status or fault.body is not None:
                 response = fault_response(fault, self.emulator)
-                record.status = response.status
+                record.status, record.response_headers = response.status, response.headers
                 return response
         call = _Call(self.emulator, method, url, headers, body, record)
         handler = self.routes.get((method, parts.path)) or self._pattern_route(method, parts.path)

@@ -106,6 +106,9 @@ class RecordedRequest:
     consumer_key: str | None = None
     token: str | None = None
     fault: bool = False
+    #: The emulator's clock when the request arrived, and the answer's headers.
+    at: float = 0.0
+    response_headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
