@@ -135,10 +135,13 @@ def test_schedule_enqueues_after_commit_and_the_task_posts(
 def test_a_rolled_back_schedule_enqueues_nothing(
     account, x_emulator, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
+    def schedule_then_fail():
+        with transaction.atomic():
             services.schedule_tweet(account, "never")
             raise RuntimeError
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(RuntimeError):
+        schedule_then_fail()
     assert callbacks == []
     assert not ScheduledTweet.objects.exists()
     assert x_emulator.state.count() == 0
