@@ -150,7 +150,14 @@ def send_scheduled(scheduled_id: int) -> SendResult:
     if claimed is None:
         return SKIPPED
     row, uncertain = claimed
-    account = row.account
+    with transaction.atomic():
+        # One send at a time per account: the row lock makes a worker that meets a 429
+        # (or a 401) record it before any other worker may use the token again.
+        account = TwitterAccount.objects.select_for_update().get(pk=row.account_id)
+        return _attempt(row, account, uncertain)
+
+
+def _attempt(row: ScheduledTweet, account: TwitterAccount, uncertain: bool) -> SendResult:
     if account.revoked_at is not None:
         return _fail(
             row,
@@ -187,11 +194,8 @@ def send_scheduled(scheduled_id: int) -> SendResult:
         return _fail(row, str(exc))
     except TwitterUnavailable as exc:
         if row.attempts >= app_settings.POST_MAX_ATTEMPTS:
-            return _fail(
-                row,
-                _("Gave up after %(n)s attempts: %(error)s") % {"n": row.attempts, "error": exc},
-                may_have_posted=True,
-            )
+            error = _("Gave up after %(n)s attempts: %(error)s") % {"n": row.attempts, "error": exc}
+            return _fail(row, error, may_have_posted=True)
         return _release(
             row, retry_at=_backoff(row.attempts), attempt=True, error=exc, may_have_posted=True
         )
@@ -223,7 +227,7 @@ def _claim(scheduled_id: int) -> tuple[ScheduledTweet, bool] | None:
         )
         if not took_over:
             return None
-    row = ScheduledTweet.objects.select_related("account").get(pk=scheduled_id, claim_id=claim)
+    row = ScheduledTweet.objects.get(pk=scheduled_id, claim_id=claim)
     return row, took_over or row.may_have_posted
 
 

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from oauthlib.oauth1.rfc5849.utils import parse_authorization_header
+
 from twitter_oauth.testing import pages
 from twitter_oauth.testing.oauth import (
     CALLBACK,
@@ -175,6 +177,8 @@ class Router:
             body=body,
             at=self.emulator.clock(),
         )
+        # Known before verification, so a request a fault answers is still attributed.
+        record.consumer_key, record.token = _claimed_identity(headers)
         with self.emulator.lock:
             self.emulator.requests.append(record)
         fault = self.emulator.take_fault(method, parts.path)
@@ -389,6 +393,18 @@ class _Call:
 
     def oauth_args(self) -> tuple[str, str, str, dict[str, str]]:
         return self.url, self.method, self.body.decode("utf-8", "replace"), self.headers
+
+
+def _claimed_identity(headers: dict[str, str]) -> tuple[str | None, str | None]:
+    """The consumer key and token an Authorization header names (not yet verified)."""
+    header = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+    if not header.startswith("OAuth "):
+        return None, None
+    try:
+        params = dict(parse_authorization_header(header))
+    except (ValueError, TypeError):
+        return None, None
+    return params.get("oauth_consumer_key"), params.get("oauth_token")
 
 
 def _invalid(parameter: str, message: str) -> EmulatorResponse:
