@@ -84,6 +84,9 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery closes Django's database connection after every task unless told to reuse it;
+# reconnecting costs more than a post. Reused for this many tasks, then recycled.
+CELERY_DB_REUSE_MAX = 1000
 
 TWITTER_OAUTH = {
     "CONSUMER_KEY": env("TWITTER_CONSUMER_KEY", default=DEMO_CONSUMER_KEY),

@@ -6,6 +6,7 @@ from example_project import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("post/", views.compose, name="compose"),
     path("logout/", LogoutView.as_view(), name="logout"),
     path("accounts/twitter/", include("twitter_oauth.urls")),
     path("admin/", admin.site.urls),

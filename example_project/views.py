@@ -1,9 +1,19 @@
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.core import checks
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
+from example_project.forms import ComposeForm
+from twitter_oauth import services
 from twitter_oauth.conf import app_settings
+from twitter_oauth.exceptions import PostRejected
+from twitter_oauth.models import ScheduledTweet
+
+#: Scheduled posts listed on the home page.
+RECENT_POSTS = 20
 
 
 def _broker_description() -> str:
@@ -28,9 +38,44 @@ def home(request: HttpRequest) -> HttpResponse:
         for message in checks.run_checks(tags=["twitter_oauth"])
         if message.id and message.id.startswith("twitter_oauth.")
     ]
-    accounts = request.user.twitter_accounts.all() if request.user.is_authenticated else []
-    return render(
-        request,
-        "example/home.html",
-        {"configuration": configuration, "problems": problems, "accounts": accounts},
-    )
+    context = {"configuration": configuration, "problems": problems}
+    if request.user.is_authenticated:
+        context.update(_signed_in_context(request))
+    return render(request, "example/home.html", context)
+
+
+def _signed_in_context(request: HttpRequest, form: ComposeForm | None = None) -> dict:
+    return {
+        "accounts": request.user.twitter_accounts.all(),
+        "form": form or ComposeForm(user=request.user),
+        "posts": ScheduledTweet.objects.filter(account__user=request.user)
+        .select_related("account")
+        .order_by("-created_at")[:RECENT_POSTS],
+    }
+
+
+@login_required
+@require_POST
+def compose(request: HttpRequest) -> HttpResponse:
+    form = ComposeForm(request.POST, user=request.user)
+    if form.is_valid():
+        try:
+            scheduled = services.schedule_tweet(
+                form.cleaned_data["account"],
+                form.cleaned_data["text"],
+                form.cleaned_data["send_at"],
+            )
+        except PostRejected as exc:
+            form.add_error("text", exc.message)
+        else:
+            when = (
+                "now"
+                if not form.cleaned_data["send_at"]
+                else f"at {scheduled.send_at:%Y-%m-%d %H:%M} UTC"
+            )
+            messages.success(
+                request, f"Post for @{scheduled.account.screen_name} scheduled {when}."
+            )
+            return redirect("home")
+    messages.error(request, "The post was not scheduled; see the form below.")
+    return render(request, "example/home.html", _signed_in_context(request, form), status=400)

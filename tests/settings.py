@@ -68,6 +68,9 @@ CELERY_TASK_DEFAULT_QUEUE = env("TEST_CELERY_QUEUE", default="celery")
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery closes Django's database connection after every task unless told to reuse it;
+# reconnecting costs more than a post. Reused for this many tasks, then recycled.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_BEAT_SCHEDULE = beat_schedule(send_due_every=env.float("TEST_BEAT_INTERVAL", default=60.0))
 
 TWITTER_OAUTH = {

@@ -339,7 +339,9 @@ def test_an_outcome_after_a_lost_lease_is_not_recorded_over_the_new_claim(
     scheduled = row("contested", account)
     from twitter_oauth.services import posting
 
-    claimed, _uncertain = posting._claim(scheduled.pk)
+    claim, _took_over = posting._claim(scheduled.pk)
+    claimed = ScheduledTweet.objects.get(pk=scheduled.pk)
+    assert claimed.claim_id == claim
     ScheduledTweet.objects.filter(pk=scheduled.pk).update(claim_id=None)  # another worker took it
     posting._succeed(claimed, "123")
     assert reload(scheduled).status == Status.SENDING

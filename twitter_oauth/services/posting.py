@@ -149,12 +149,16 @@ def send_scheduled(scheduled_id: int) -> SendResult:
     claimed = _claim(scheduled_id)
     if claimed is None:
         return SKIPPED
-    row, uncertain = claimed
+    claim, took_over = claimed
     with transaction.atomic():
-        # One send at a time per account: the row lock makes a worker that meets a 429
-        # (or a 401) record it before any other worker may use the token again.
-        account = TwitterAccount.objects.select_for_update().get(pk=row.account_id)
-        return _attempt(row, account, uncertain)
+        # One send at a time per account: the lock on the account's row makes a worker
+        # that meets a 429 (or a 401) record it before another may use the token again.
+        row = (
+            ScheduledTweet.objects.select_related("account")
+            .select_for_update(of=("account",))
+            .get(pk=scheduled_id, claim_id=claim)
+        )
+        return _attempt(row, row.account, took_over or row.may_have_posted)
 
 
 def _attempt(row: ScheduledTweet, account: TwitterAccount, uncertain: bool) -> SendResult:
@@ -204,11 +208,11 @@ def _attempt(row: ScheduledTweet, account: TwitterAccount, uncertain: bool) -> S
     return _succeed(row, tweet_id)
 
 
-def _claim(scheduled_id: int) -> tuple[ScheduledTweet, bool] | None:
+def _claim(scheduled_id: int) -> tuple[uuid.UUID, bool] | None:
     """Take the row for this attempt: a conditional UPDATE, so only one worker gets it.
 
-    Returns the row and whether an earlier attempt may have posted it (a lease
-    that ran out means its worker died mid-send).
+    Returns the claim id and whether the row was taken over from an attempt
+    whose lease ran out (its worker died mid-send, so it may have posted).
     """
     now = timezone.now()
     claim = uuid.uuid4()
@@ -227,8 +231,7 @@ def _claim(scheduled_id: int) -> tuple[ScheduledTweet, bool] | None:
         )
         if not took_over:
             return None
-    row = ScheduledTweet.objects.get(pk=scheduled_id, claim_id=claim)
-    return row, took_over or row.may_have_posted
+    return claim, took_over
 
 
 def _find_posted(client, account: TwitterAccount, text: str) -> str | None:

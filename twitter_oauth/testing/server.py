@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
@@ -23,6 +24,13 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     emulator: XEmulator
     verbose = False
+    handshake_delay = 0.0
+
+    def setup(self) -> None:
+        # Once per connection: what a TLS handshake with a distant X costs a new connection.
+        if self.handshake_delay:
+            time.sleep(self.handshake_delay)
+        super().setup()
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
@@ -68,9 +76,15 @@ class EmulatorServer:
         port: int = 0,
         *,
         verbose: bool = False,
+        handshake_delay: float = 0.0,
     ) -> None:
+        """``handshake_delay``: seconds each new connection waits, as a TLS handshake would."""
         self.emulator = emulator or XEmulator()
-        handler = type("Handler", (_Handler,), {"emulator": self.emulator, "verbose": verbose})
+        handler = type(
+            "Handler",
+            (_Handler,),
+            {"emulator": self.emulator, "verbose": verbose, "handshake_delay": handshake_delay},
+        )
         self._server = _Server((host, port), handler)
         self.host, self.port = self._server.server_address[:2]
         self.url = f"http://{self.host}:{self.port}"
