@@ -35,6 +35,9 @@ def main() -> None:
     parser.add_argument(
         "--handshake-ms", type=float, default=0, help="cost of each new connection (TLS to X)"
     )
+    parser.add_argument(
+        "--latency-ms", type=float, default=0, help="time X takes to answer each post"
+    )
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
@@ -57,6 +60,8 @@ def main() -> None:
             print(
                 f"{args.posts} posts, {args.threads} threads, {args.handshake_ms:g} ms/connection"
             )
+            if args.latency_ms:
+                emulator.inject("/2/tweets", delay=args.latency_ms / 1000, times=None)
             accounts = make_accounts(emulator, args.accounts)
             ceiling = bare_client(server, emulator, accounts, args.posts)
             forget_posts(emulator)
@@ -162,7 +167,8 @@ def through_worker(server, emulator, accounts, args, task: str) -> float:
         with producer.connection_for_write() as conn:
             conn.default_channel.queue_delete(queue)
         producer.close()
-    posts = [r for r in emulator.requests if r.path == "/2/tweets" and r.status == 201]
+    with emulator.lock:
+        posts = [r for r in emulator.requests if r.path == "/2/tweets" and r.status == 201]
     assert len(posts) == args.posts, f"{len(posts)} of {args.posts} posts arrived"
     return (len(posts) - 1) / (posts[-1].at - posts[0].at)
 

@@ -132,31 +132,22 @@ def fetch_request_token(x_emulator, callback="http://client.example/callback", *
         return session.fetch_request_token(f"{x_emulator.url}/oauth/request_token")
 
 
-def test_wrong_consumer_secret_is_refused(x_emulator):
-    response = requests.post(
-        f"{x_emulator.url}/oauth/request_token",
-        auth=OAuth1("test-consumer-key", "wrong", callback_uri="oob"),
-        timeout=5,
-    )
-    assert (response.status_code, response.json()) == (401, CODE_32)
+def request_token_answer(x_emulator, auth):
+    response = requests.post(f"{x_emulator.url}/oauth/request_token", auth=auth, timeout=5)
+    return response.status_code, response.json()
 
 
-def test_unknown_consumer_is_refused(x_emulator):
-    response = requests.post(
-        f"{x_emulator.url}/oauth/request_token",
-        auth=OAuth1("nobody", "secret", callback_uri="oob"),
-        timeout=5,
-    )
-    assert (response.status_code, response.json()) == (401, CODE_32)
-
-
-def test_missing_oauth_callback_is_bad_authentication_data(x_emulator):
-    response = requests.post(
-        f"{x_emulator.url}/oauth/request_token",
-        auth=OAuth1("test-consumer-key", "test-consumer-secret"),
-        timeout=5,
-    )
-    assert (response.status_code, response.json()) == (400, CODE_215)
+@pytest.mark.parametrize(
+    ("auth", "expected"),
+    [
+        (OAuth1("test-consumer-key", "wrong", callback_uri="oob"), (401, CODE_32)),
+        (OAuth1("nobody", "secret", callback_uri="oob"), (401, CODE_32)),
+        (OAuth1("test-consumer-key", "test-consumer-secret"), (400, CODE_215)),
+    ],
+    ids=["wrong consumer secret", "unknown consumer", "missing oauth_callback"],
+)
+def test_request_token_refusals(x_emulator, auth, expected):
+    assert request_token_answer(x_emulator, auth) == expected
 
 
 def test_unsigned_request_is_bad_authentication_data(x_emulator):

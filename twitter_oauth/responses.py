@@ -1,0 +1,240 @@
+"""What X answers, read: result types, and every error body mapped to our exceptions.
+
+X sends errors as JSON (``{"errors": [{"code": ..., "message": ...}]}`` or the v2
+problem shape with ``detail``), as XML (``<error code="415">``) or as plain text.
+Nothing here speaks HTTP; :mod:`twitter_oauth.client` does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from html import unescape
+from typing import Any
+from urllib.parse import parse_qsl
+
+from twitter_oauth import exceptions
+
+#: X's message for a post whose text the account already posted.
+DUPLICATE_DETAIL = "You are not allowed to create a Tweet with duplicate content."
+DUPLICATE_CODES = {187}  # v1.1's "Status is a duplicate."
+REVOKED_CODES = {89}  # "Invalid or expired token."
+CALLBACK_NOT_APPROVED_CODES = {415}
+#: Longest piece of a non-JSON body kept in an exception message.
+MAX_DETAIL_LENGTH = 300
+
+_XML_ERROR = re.compile(r"<error\b[^>]*?code=\"(\d+)\"[^>]*>(.*?)</error>", re.S | re.I)
+
+
+# --- results --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """X's ``x-rate-limit-*`` headers for the endpoint that was called."""
+
+    limit: int | None
+    remaining: int | None
+    reset_at: dt.datetime | None
+
+    @classmethod
+    def from_headers(cls, headers: Mapping[str, str]) -> RateLimit | None:
+        if "x-rate-limit-limit" not in headers and "x-rate-limit-reset" not in headers:
+            return None
+        return cls(
+            limit=_int_or_none(headers.get("x-rate-limit-limit")),
+            remaining=_int_or_none(headers.get("x-rate-limit-remaining")),
+            reset_at=_epoch_or_none(headers.get("x-rate-limit-reset")),
+        )
+
+
+@dataclass(frozen=True)
+class RequestToken:
+    token: str
+    secret: str = field(repr=False)
+    callback_confirmed: bool
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    token: str = field(repr=False)
+    secret: str = field(repr=False)
+    user_id: str
+    screen_name: str
+
+
+@dataclass(frozen=True)
+class Tweet:
+    id: str
+    text: str
+    rate_limit: RateLimit | None = None
+
+
+@dataclass(frozen=True)
+class XResponse:
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        return RateLimit.from_headers(self.headers)
+
+
+# --- error mapping -------------------------------------------------------------------------------
+
+
+def error_for_response(
+    response: XResponse, *, method: str = "", path: str = "", url: str | None = None
+) -> exceptions.TwitterError:
+    """The exception for an X answer that is not a success, keeping X's message."""
+    status = response.status
+    code, detail = parse_error_body(response.content, response.headers.get("Content-Type", ""))
+    where = f"{method} {path}".strip()
+    kwargs = {"status": status, "code": code, "detail": detail, "url": url}
+
+    def message(default: str) -> str:
+        return f"{default} X said: {detail}" if detail else default
+
+    if status == 429:
+        return exceptions.TwitterRateLimited(
+            message(f"X rate limit reached for {where}."),
+            reset_at=_rate_limit_reset(response.headers),
+            **kwargs,
+        )
+    if status >= 500:
+        return exceptions.TwitterUnavailable(message(f"X answered {status} for {where}."), **kwargs)
+    if status == 401:
+        if code in REVOKED_CODES:
+            return exceptions.TwitterTokenRevoked(
+                message("X refused the access token: it is invalid or was revoked."), **kwargs
+            )
+        return exceptions.TwitterAuthError(message(f"X could not authenticate {where}."), **kwargs)
+    if status == 403:
+        if code in CALLBACK_NOT_APPROVED_CODES:
+            return exceptions.TwitterCallbackNotApproved(
+                message(
+                    "X refused the callback URL: add it to the app's callback URLs "
+                    "in the X developer portal."
+                ),
+                **kwargs,
+            )
+        if code in DUPLICATE_CODES or (detail and "duplicate content" in detail):
+            return exceptions.TwitterDuplicate(message("X refused a duplicate post."), **kwargs)
+        return exceptions.TwitterForbidden(message(f"X refused {where}."), **kwargs)
+    if status == 404:
+        return exceptions.TwitterNotFound(message(f"X found nothing at {where}."), **kwargs)
+    if 300 <= status < 400:
+        return exceptions.TwitterBadResponse(
+            f"X answered {where} with an unexpected redirect ({status}).", **kwargs
+        )
+    return exceptions.TwitterBadRequest(
+        message(f"X refused {where} as invalid ({status})."), **kwargs
+    )
+
+
+def parse_error_body(content: bytes, content_type: str = "") -> tuple[int | None, str | None]:
+    """X's error code and message from a JSON, XML or plain-text body."""
+    text = content.decode("utf-8", errors="replace").strip()
+    if not text:
+        return None, None
+    if text[0] in "{[":
+        try:
+            payload = json.loads(text)
+        except ValueError:
+            return None, clip(text)
+        return _json_error(payload)
+    if text.startswith("<") and "<error" in text.lower():
+        match = _XML_ERROR.search(text)
+        if match:
+            return int(match.group(1)), clip(unescape(match.group(2)).strip())
+    if text.startswith("<") or "html" in content_type:
+        return None, None  # an HTML error page from a proxy says nothing useful
+    return None, clip(text)
+
+
+def _json_error(payload: Any) -> tuple[int | None, str | None]:
+    if not isinstance(payload, dict):
+        return None, None
+    errors = [error for error in payload.get("errors") or [] if isinstance(error, dict)]
+    code = next((error["code"] for error in errors if isinstance(error.get("code"), int)), None)
+    messages = [error["message"] for error in errors if isinstance(error.get("message"), str)]
+    detail = payload.get("detail")
+    if isinstance(detail, str) and detail not in messages:
+        messages.insert(0, detail)
+    if not messages:
+        messages = [payload[key] for key in ("error", "title") if isinstance(payload.get(key), str)]
+    return code, (clip("; ".join(messages)) if messages else None)
+
+
+def _rate_limit_reset(headers: Mapping[str, str]) -> dt.datetime | None:
+    # The per-endpoint window is the usual cause; when a daily cap is exhausted the
+    # per-endpoint reset comes too early, so the later of the exhausted ones wins.
+    resets = [_epoch_or_none(headers.get("x-rate-limit-reset"))]
+    for prefix in ("x-user-limit-24hour", "x-app-limit-24hour"):
+        if headers.get(f"{prefix}-remaining") == "0":
+            resets.append(_epoch_or_none(headers.get(f"{prefix}-reset")))
+    known = [reset for reset in resets if reset is not None]
+    return max(known) if known else None
+
+
+# --- reading answers ----------------------------------------------------------------------------
+
+
+def parse_form(response: XResponse, *, required: tuple[str, ...]) -> dict[str, str]:
+    try:
+        values = dict(
+            parse_qsl(response.content.decode("utf-8"), keep_blank_values=True, strict_parsing=True)
+        )
+    except (UnicodeDecodeError, ValueError):
+        values = {}
+    missing = [name for name in required if not values.get(name)]
+    if missing:
+        raise exceptions.TwitterBadResponse(
+            f"X's answer lacks {', '.join(missing)}.", status=response.status
+        )
+    return values
+
+
+def read_json(response: XResponse) -> dict:
+    try:
+        payload = json.loads(response.content)
+    except ValueError as exc:
+        raise exceptions.TwitterBadResponse(
+            "X sent a response that is not JSON.", status=response.status
+        ) from exc
+    if not isinstance(payload, dict):
+        raise exceptions.TwitterBadResponse(
+            "X sent JSON of an unexpected shape.", status=response.status
+        )
+    return payload
+
+
+def read_data(response: XResponse) -> dict:
+    data = read_json(response).get("data")
+    if not isinstance(data, dict):
+        raise exceptions.TwitterBadResponse(
+            "X's answer has no data object.", status=response.status
+        )
+    return data
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _epoch_or_none(value: str | None) -> dt.datetime | None:
+    seconds = _int_or_none(value)
+    if seconds is None:
+        return None
+    return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+
+
+def clip(text: str) -> str:
+    return text if len(text) <= MAX_DETAIL_LENGTH else text[: MAX_DETAIL_LENGTH - 1] + "…"
