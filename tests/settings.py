@@ -80,6 +80,7 @@ TWITTER_OAUTH = {
     "API_URL": env("TEST_TWITTER_API_URL", default="http://127.0.0.1:9"),
     "TOKEN_KEYS": ["0Oa2iZ9bXpYw8pJd0Sx1d6c3QzR8k0yH4lQw5cJmVtA="],
     "POST_LEASE": env.float("TEST_POST_LEASE", default=60.0),
+    "POST_MAX_ATTEMPTS": env.int("TEST_POST_MAX_ATTEMPTS", default=6),
     "POST_RETRY_BACKOFF": env.float("TEST_POST_RETRY_BACKOFF", default=30.0),
     "POST_RETRY_BACKOFF_MAX": env.float("TEST_POST_RETRY_BACKOFF_MAX", default=3600.0),
 }

@@ -62,6 +62,8 @@ class Worker:
             "TEST_CELERY_QUEUE": self.queue,
             "TEST_TWITTER_API_URL": emulator.url,
             "TEST_POST_LEASE": "3",
+            # With 30% of posts failing, 6 attempts would give up on one post in 7 runs.
+            "TEST_POST_MAX_ATTEMPTS": "25",
             "TEST_POST_RETRY_BACKOFF": "0.2",
             "TEST_POST_RETRY_BACKOFF_MAX": "1",
             "TEST_BEAT_INTERVAL": "1",
