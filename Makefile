@@ -13,7 +13,7 @@ DEMO_PORT ?= 8000
 EMULATOR_PORT ?= 8765
 PYTEST_ARGS ?=
 
-.PHONY: help demo test lint check-django test-sqlite test-postgres services bench docs clean
+.PHONY: help demo test lint check-django test-sqlite test-postgres services browser-deps bench docs clean
 
 help:
 	@echo "make demo    run the example site on http://$(DEMO_HOST):$(DEMO_PORT) against the local X emulator"
@@ -67,7 +67,16 @@ test-postgres: $(VENV)/.installed-test
 	  DATABASE_URL=$(POSTGRES_URL) $(PY) -m pytest $(PYTEST_ARGS); \
 	fi
 
-test: services lint check-django test-sqlite test-postgres
+# Debian's Chromium for the Playwright tests (Playwright never downloads a browser here).
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "browser-deps: installing Debian's chromium"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO="sudo -n"; fi; \
+	  { $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; } \
+	    || echo "browser-deps: chromium could not be installed; the browser tests will skip (fail with REQUIRE_SERVICES=1)"; \
+	}
+
+test: services browser-deps lint check-django test-sqlite test-postgres
 
 bench: $(VENV)/.installed-test
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done

@@ -24,7 +24,8 @@ def site(settings, x_settings):
 
 def test_signed_out_home_shows_the_sign_in_button(client, site):
     html = client.get("/").content.decode()
-    assert '<button type="submit">Sign in with X</button>' in html
+    assert '<span class="twitter-oauth-button__label">Sign in with X</span></button>' in html
+    assert 'action="/accounts/twitter/login/"' in html
     assert "Your X accounts" not in html
 
 

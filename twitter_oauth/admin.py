@@ -1,0 +1,208 @@
+"""Admin for linked accounts and scheduled posts. Tokens are never shown; actions call services."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from django.contrib import admin, messages
+from django.core.paginator import Paginator
+from django.db import models
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from twitter_oauth import services
+from twitter_oauth.exceptions import PostRejected, SignInError, TwitterError
+from twitter_oauth.models import ScheduledTweet, TwitterAccount
+
+#: The changelist counts at most this many rows: its cost stays flat on a big table.
+COUNT_CAP = 10_000
+
+
+class CappedCountPaginator(Paginator):
+    """Counts ``COUNT_CAP + 1`` rows at most; beyond that, search or filter."""
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list.order_by()[: COUNT_CAP + 1].count()
+
+
+class RevokedFilter(admin.SimpleListFilter):
+    title = _("access")
+    parameter_name = "revoked"
+
+    def lookups(self, request, model_admin):
+        return (("no", _("working")), ("yes", _("revoked")))
+
+    def queryset(self, request, queryset):
+        if self.value() in ("yes", "no"):
+            return queryset.filter(revoked_at__isnull=self.value() == "no")
+        return queryset
+
+
+@admin.register(TwitterAccount)
+class TwitterAccountAdmin(admin.ModelAdmin):
+    list_display = (
+        "avatar",
+        "screen_name",
+        "name",
+        "user",
+        "twitter_id",
+        "created_at",
+        "verified_at",
+        "is_working",
+    )
+    list_display_links = ("screen_name",)
+    list_select_related = ("user",)
+    list_filter = (RevokedFilter, "created_at", "verified_at")
+    search_fields = ("=twitter_id", "screen_name", "user__username")
+    raw_id_fields = ("user",)
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER  # facet counts would scan the table per filter
+    paginator = CappedCountPaginator
+    ordering = ("-created_at",)
+    # The tokens are not in the form at all: they cannot be shown or edited here.
+    fields = (
+        "user",
+        "twitter_id",
+        "screen_name",
+        "name",
+        "profile_image_url",
+        "created_at",
+        "updated_at",
+        "last_login_at",
+        "verified_at",
+        "revoked_at",
+        "rate_limited_until",
+    )
+    readonly_fields = (
+        "twitter_id",
+        "created_at",
+        "updated_at",
+        "last_login_at",
+        "verified_at",
+        "revoked_at",
+        "rate_limited_until",
+    )
+    actions = ("verify_credentials", "revoke_and_unlink", "post_test_tweet")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # accounts are linked through X, never typed in
+
+    @admin.display(description=_("avatar"))
+    def avatar(self, account: TwitterAccount) -> str:
+        if not account.profile_image_url:
+            return ""
+        return format_html(
+            '<img src="{}" alt="" width="32" height="32" style="border-radius:50%">',
+            account.profile_image_url,
+        )
+
+    @admin.display(description=_("access works"), boolean=True, ordering="revoked_at")
+    def is_working(self, account: TwitterAccount) -> bool:
+        return account.revoked_at is None
+
+    @admin.action(description=_("Verify credentials at X now"))
+    def verify_credentials(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._each(request, queryset, services.refresh_profile, _("verified"))
+
+    @admin.action(description=_("Revoke at X and unlink"))
+    def revoke_and_unlink(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._each(
+            request,
+            queryset,
+            lambda account: services.unlink(account, request=request),
+            _("unlinked"),
+        )
+
+    @admin.action(description=_("Post a test tweet"))
+    def post_test_tweet(self, request: HttpRequest, queryset: QuerySet) -> None:
+        stamp = timezone.now().strftime("%Y-%m-%d %H:%M:%S")
+        self._each(
+            request,
+            queryset,
+            lambda account: services.post_tweet(
+                account, f"Test post from {request.get_host()} at {stamp} UTC"
+            ),
+            _("posted"),
+        )
+
+    def _each(self, request: HttpRequest, queryset: QuerySet, operation, done: str) -> None:
+        succeeded = 0
+        for account in queryset.select_related("user"):
+            try:
+                operation(account)
+            except (TwitterError, SignInError, PostRejected) as exc:
+                text = getattr(exc, "message", None) or str(exc)
+                self.message_user(request, f"@{account.screen_name}: {text}", messages.ERROR)
+            else:
+                succeeded += 1
+        if succeeded:
+            self.message_user(
+                request,
+                ngettext("%(n)d account %(done)s.", "%(n)d accounts %(done)s.", succeeded)
+                % {"n": succeeded, "done": done},
+                messages.SUCCESS,
+            )
+
+
+@admin.register(ScheduledTweet)
+class ScheduledTweetAdmin(admin.ModelAdmin):
+    list_display = (
+        "short_text",
+        "account",
+        "status",
+        "send_at",
+        "attempts",
+        "tweet_id",
+        "short_error",
+    )
+    list_select_related = ("account",)
+    list_filter = ("status", "send_at")
+    search_fields = ("text", "account__screen_name", "=tweet_id")
+    raw_id_fields = ("account",)
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    paginator = CappedCountPaginator
+    ordering = ("-send_at",)
+    readonly_fields = (
+        "status",
+        "tweet_id",
+        "attempts",
+        "last_error",
+        "created_at",
+        "updated_at",
+        "sent_at",
+    )
+    actions = ("retry_failed", "cancel_pending")
+
+    @admin.display(description=_("text"))
+    def short_text(self, post: ScheduledTweet) -> str:
+        return post.text if len(post.text) <= 60 else post.text[:59] + "…"
+
+    @admin.display(description=_("last error"))
+    def short_error(self, post: ScheduledTweet) -> str:
+        return post.last_error if len(post.last_error) <= 80 else post.last_error[:79] + "…"
+
+    @admin.action(description=_("Retry failed posts"))
+    def retry_failed(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = sum(
+            services.retry_failed(post)
+            for post in queryset.filter(status=ScheduledTweet.Status.FAILED)
+        )
+        self.message_user(
+            request, ngettext("%d post queued again.", "%d posts queued again.", count) % count
+        )
+
+    @admin.action(description=_("Cancel pending posts"))
+    def cancel_pending(self, request: HttpRequest, queryset: QuerySet) -> None:
+        count = sum(
+            services.cancel(post) for post in queryset.filter(status=ScheduledTweet.Status.PENDING)
+        )
+        self.message_user(
+            request, ngettext("%d post cancelled.", "%d posts cancelled.", count) % count
+        )

@@ -1,0 +1,117 @@
+"""``{% load twitter_oauth %}``: buttons for signing in, linking and unlinking, and their URLs.
+
+The buttons are POST forms with the CSRF token (a login must never start from a
+GET); their templates live under ``twitter_oauth/tags/`` and can be overridden.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from twitter_oauth.models import TwitterAccount
+
+register = template.Library()
+
+
+def _button(
+    context: template.Context,
+    url: str,
+    *,
+    modifier: str,
+    label: str,
+    next_url: str | None,
+    css_class: str,
+) -> dict[str, Any]:
+    classes = f"twitter-oauth-button twitter-oauth-button--{modifier}"
+    return {
+        "url": url,
+        "label": label,
+        "next": next_url,
+        "css_class": f"{classes} {css_class}".strip(),
+        "csrf_token": context.get("csrf_token"),
+    }
+
+
+@register.inclusion_tag("twitter_oauth/tags/button.html", takes_context=True)
+def twitter_login_button(
+    context: template.Context,
+    next: str | None = None,
+    label: str | None = None,
+    css_class: str = "",
+) -> dict[str, Any]:
+    """``{% twitter_login_button next=request.path label="Sign in with X" css_class="big" %}``"""
+    return _button(
+        context,
+        reverse("twitter_oauth:login"),
+        modifier="login",
+        label=label or _("Sign in with X"),
+        next_url=next,
+        css_class=css_class,
+    )
+
+
+@register.inclusion_tag("twitter_oauth/tags/button.html", takes_context=True)
+def twitter_connect_button(
+    context: template.Context,
+    next: str | None = None,
+    label: str | None = None,
+    css_class: str = "",
+) -> dict[str, Any]:
+    """``{% twitter_connect_button next=request.path %}``: link another X account."""
+    return _button(
+        context,
+        reverse("twitter_oauth:connect"),
+        modifier="connect",
+        label=label or _("Connect an X account"),
+        next_url=next,
+        css_class=css_class,
+    )
+
+
+@register.inclusion_tag("twitter_oauth/tags/button.html", takes_context=True)
+def twitter_disconnect_button(
+    context: template.Context,
+    account: TwitterAccount,
+    next: str | None = None,
+    label: str | None = None,
+    css_class: str = "",
+) -> dict[str, Any]:
+    """``{% twitter_disconnect_button account next=request.path %}``"""
+    return _button(
+        context,
+        reverse("twitter_oauth:disconnect", args=[account.pk]),
+        modifier="disconnect",
+        label=label or _("Disconnect @%(name)s") % {"name": account.screen_name},
+        next_url=next,
+        css_class=css_class,
+    )
+
+
+@register.simple_tag
+def twitter_login_url() -> str:
+    """The URL a hand-made login form POSTs to (with ``{% csrf_token %}``)."""
+    return reverse("twitter_oauth:login")
+
+
+@register.simple_tag
+def twitter_connect_url() -> str:
+    return reverse("twitter_oauth:connect")
+
+
+@register.simple_tag
+def twitter_disconnect_url(account: TwitterAccount) -> str:
+    return reverse("twitter_oauth:disconnect", args=[account.pk])
+
+
+@register.simple_tag(takes_context=True)
+def twitter_accounts(context: template.Context) -> list[TwitterAccount]:
+    """``{% twitter_accounts as accounts %}``: the signed-in user's linked accounts."""
+    request = context.get("request")
+    user = getattr(request, "user", None) or context.get("user")
+    if user is None or not user.is_authenticated:
+        return []
+    return list(TwitterAccount.objects.filter(user=user).order_by("screen_name"))
