@@ -19,18 +19,7 @@ copyright = "2026, " + author
 release = __version__
 version = ".".join(__version__.split(".")[:2])
 
-extensions = ["sphinx.ext.autodoc", "sphinx.ext.intersphinx", "sphinx.ext.viewcode"]
-intersphinx_mapping = {
-    "python": ("https://docs.python.org/3", None),
-    "django": (
-        "https://docs.djangoproject.com/en/stable/",
-        "https://docs.djangoproject.com/en/stable/_objects/",
-    ),
-    "celery": ("https://docs.celeryq.dev/en/stable/", None),
-}
-# The documentation builds offline; intersphinx inventories that cannot be fetched are skipped.
-intersphinx_timeout = 5
-suppress_warnings = ["intersphinx.external"]
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.viewcode"]
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 html_theme = "furo"
