@@ -63,7 +63,7 @@ class TwitterAccountAdmin(admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER  # facet counts would scan the table per filter
     paginator = CappedCountPaginator
-    ordering = ("-created_at",)
+    ordering = ("-pk",)  # the primary key index: no sort of the whole table
     # The tokens are not in the form at all: they cannot be shown or edited here.
     fields = (
         "user",
@@ -168,7 +168,7 @@ class ScheduledTweetAdmin(admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     paginator = CappedCountPaginator
-    ordering = ("-send_at",)
+    ordering = ("-pk",)
     readonly_fields = (
         "status",
         "tweet_id",
