@@ -257,3 +257,10 @@ def test_signing_in_again_clears_the_revoked_mark(client, x_settings, x_emulator
     client.logout()
     sign_in(client, screen_name="carol")
     assert TwitterAccount.objects.get().revoked_at is None
+
+
+def test_x_down_when_starting_to_link_goes_back_to_next(signed_in, x_emulator):
+    x_emulator.state.inject("/oauth/request_token", status=503)
+    response = start(signed_in, CONNECT_URL, next="/settings/")
+    assert response.status_code == 302 and response["Location"] == "/settings/"
+    assert messages_of(response)[0].startswith("X is not answering right now.")

@@ -309,7 +309,7 @@ def test_x_failing_at_request_token_redirects_with_a_message(
 ):
     x_emulator.state.inject("/oauth/request_token", **fault)
     response = start(client, next="/after/")
-    assert response.status_code == 302 and response["Location"] == "/after/"
+    assert response.status_code == 302 and response["Location"] == "/signin/"
     assert messages_of(response)[0].startswith(message)
     assert flows.SESSION_KEY not in client.session
 

@@ -26,6 +26,7 @@ from twitter_oauth.exceptions import (
     TwitterRateLimited,
 )
 from twitter_oauth.models import TwitterAccount
+from twitter_oauth.services.flows import failure_url
 
 logger = logging.getLogger("twitter_oauth.views")
 
@@ -57,8 +58,7 @@ def _start(request: HttpRequest, action: str, template: str) -> HttpResponse:
     except TwitterError as exc:
         _log_x_failure("starting", exc)
         messages.error(request, _x_failure_message(exc))
-        fallback = app_settings.LOGIN_REDIRECT_URL if action == services.CONNECT else None
-        return HttpResponseRedirect(next_url or fallback or app_settings.FAILURE_REDIRECT_URL)
+        return HttpResponseRedirect(failure_url(action, next_url))
     return HttpResponseRedirect(authorize_url)
 
 

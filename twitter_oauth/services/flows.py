@@ -54,11 +54,18 @@ class PendingFlow:
 
     @property
     def failure_url(self) -> str:
-        # A signed-in user who was linking goes back where they were; a failed
-        # sign-in goes to the login page, since `next` may need a signed-in user.
-        if self.action == CONNECT:
-            return self.next_url or app_settings.LOGIN_REDIRECT_URL
-        return app_settings.FAILURE_REDIRECT_URL
+        return failure_url(self.action, self.next_url)
+
+
+def failure_url(action: str, next_url: str | None) -> str:
+    """Where a cancelled or failed flow ends.
+
+    A signed-in user who was linking goes back where they were; a failed sign-in
+    goes to the login page, since ``next`` may need a signed-in user.
+    """
+    if action == CONNECT:
+        return next_url or app_settings.LOGIN_REDIRECT_URL
+    return app_settings.FAILURE_REDIRECT_URL
 
 
 def safe_next(request: HttpRequest, candidate: str | None) -> str | None:

@@ -281,7 +281,8 @@ def _release(
     may_have_posted: bool | None = None,
 ) -> SendResult:
     """Back to ``pending`` until ``retry_at``; waiting for a rate limit is not an attempt."""
-    changes: dict = {"status": Status.PENDING, "send_at": retry_at, "enqueued_at": timezone.now()}
+    # Not enqueued: the task enqueues it for retry_at, or (eager mode) the sweep does when due.
+    changes: dict = {"status": Status.PENDING, "send_at": retry_at, "enqueued_at": None}
     if not attempt:
         changes["attempts"] = F("attempts") - 1
     if error is not None:
