@@ -13,7 +13,7 @@ DEMO_PORT ?= 8000
 EMULATOR_PORT ?= 8765
 PYTEST_ARGS ?=
 
-.PHONY: help demo test lint check-django test-sqlite test-postgres services browser-deps bench docs clean
+.PHONY: help demo test lint check-django test-sqlite test-postgres services browser-deps package bench docs clean
 
 help:
 	@echo "make demo    run the example site on http://$(DEMO_HOST):$(DEMO_PORT) against the local X emulator"
@@ -76,7 +76,15 @@ browser-deps:
 	    || echo "browser-deps: chromium could not be installed; the browser tests will skip (fail with REQUIRE_SERVICES=1)"; \
 	}
 
-test: services browser-deps lint check-django test-sqlite test-postgres
+# The sdist and wheel: contents, metadata, manifest, and the wheel used in a fresh virtualenv.
+package: $(VENV)/.installed-test
+	rm -rf dist build
+	$(PY) -m build --outdir dist . > /dev/null
+	$(VENV)/bin/twine check --strict dist/*
+	$(VENV)/bin/check-manifest
+	$(PY) scripts/check_dist.py dist
+
+test: services browser-deps lint check-django test-sqlite test-postgres package
 
 bench: $(VENV)/.installed-test
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
