@@ -49,6 +49,7 @@ endif
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 check-django: $(VENV)/.installed-test
 	$(PY) manage.py check

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from typing import cast
 
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
@@ -27,7 +28,8 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        return self.object_list.order_by()[: COUNT_CAP + 1].count()
+        rows = cast(QuerySet, self.object_list)
+        return rows.order_by()[: COUNT_CAP + 1].count()
 
 
 class RevokedFilter(admin.SimpleListFilter):
@@ -108,7 +110,7 @@ class TwitterAccountAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Verify credentials at X now"))
     def verify_credentials(self, request: HttpRequest, queryset: QuerySet) -> None:
-        self._each(request, queryset, services.refresh_profile, _("verified"))
+        self._each(request, queryset, services.refresh_profile, str(_("verified")))
 
     @admin.action(description=_("Revoke at X and unlink"))
     def revoke_and_unlink(self, request: HttpRequest, queryset: QuerySet) -> None:
@@ -116,7 +118,7 @@ class TwitterAccountAdmin(admin.ModelAdmin):
             request,
             queryset,
             lambda account: services.unlink(account, request=request),
-            _("unlinked"),
+            str(_("unlinked")),
         )
 
     @admin.action(description=_("Post a test tweet"))
@@ -128,7 +130,7 @@ class TwitterAccountAdmin(admin.ModelAdmin):
             lambda account: services.post_tweet(
                 account, f"Test post from {request.get_host()} at {stamp} UTC"
             ),
-            _("posted"),
+            str(_("posted")),
         )
 
     def _each(self, request: HttpRequest, queryset: QuerySet, operation, done: str) -> None:

@@ -19,7 +19,7 @@ from twitter_oauth.models import TwitterAccount
 
 
 class TwitterAccountBackend(BaseBackend):
-    def authenticate(
+    def authenticate(  # type: ignore[override]  # a keyword of our own, as backends do
         self,
         request: HttpRequest | None,
         twitter_account: TwitterAccount | None = None,
@@ -30,7 +30,7 @@ class TwitterAccountBackend(BaseBackend):
         user = twitter_account.user
         return user if self.user_can_authenticate(user) else None
 
-    def get_user(self, user_id: Any) -> AbstractBaseUser | None:
+    def get_user(self, user_id: Any) -> AbstractBaseUser | None:  # type: ignore[override]
         user_model = get_user_model()
         try:
             user = user_model._default_manager.get(pk=user_id)

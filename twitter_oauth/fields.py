@@ -38,7 +38,7 @@ class EncryptedTextField(models.TextField):
     def value_to_string(self, obj: models.Model) -> str:
         # dumpdata writes ciphertext, so fixtures never hold a token in clear.
         value = self.value_from_object(obj)
-        return "" if value is None else crypto.encrypt(value)
+        return "" if value is None else crypto.encrypt(str(value))
 
     def get_lookup(self, lookup_name: str) -> Any:
         if lookup_name != "isnull":

@@ -94,46 +94,53 @@ def error_for_response(
     status = response.status
     code, detail = parse_error_body(response.content, response.headers.get("Content-Type", ""))
     where = f"{method} {path}".strip()
-    kwargs = {"status": status, "code": code, "detail": detail, "url": url}
-
-    def message(default: str) -> str:
-        return f"{default} X said: {detail}" if detail else default
-
-    if status == 429:
+    error_class, text = _classify(status, code, detail, where)
+    if detail and not 300 <= status < 400:
+        text = f"{text} X said: {detail}"
+    if error_class is exceptions.TwitterRateLimited:
         return exceptions.TwitterRateLimited(
-            message(f"X rate limit reached for {where}."),
+            text,
             reset_at=_rate_limit_reset(response.headers),
-            **kwargs,
+            status=status,
+            code=code,
+            detail=detail,
+            url=url,
         )
+    return error_class(text, status=status, code=code, detail=detail, url=url)
+
+
+def _classify(
+    status: int, code: int | None, detail: str | None, where: str
+) -> tuple[type[exceptions.TwitterError], str]:
+    if status == 429:
+        return exceptions.TwitterRateLimited, f"X rate limit reached for {where}."
     if status >= 500:
-        return exceptions.TwitterUnavailable(message(f"X answered {status} for {where}."), **kwargs)
-    if status == 401:
-        if code in REVOKED_CODES:
-            return exceptions.TwitterTokenRevoked(
-                message("X refused the access token: it is invalid or was revoked."), **kwargs
-            )
-        return exceptions.TwitterAuthError(message(f"X could not authenticate {where}."), **kwargs)
-    if status == 403:
-        if code in CALLBACK_NOT_APPROVED_CODES:
-            return exceptions.TwitterCallbackNotApproved(
-                message(
-                    "X refused the callback URL: add it to the app's callback URLs "
-                    "in the X developer portal."
-                ),
-                **kwargs,
-            )
-        if code in DUPLICATE_CODES or (detail and "duplicate content" in detail):
-            return exceptions.TwitterDuplicate(message("X refused a duplicate post."), **kwargs)
-        return exceptions.TwitterForbidden(message(f"X refused {where}."), **kwargs)
-    if status == 404:
-        return exceptions.TwitterNotFound(message(f"X found nothing at {where}."), **kwargs)
-    if 300 <= status < 400:
-        return exceptions.TwitterBadResponse(
-            f"X answered {where} with an unexpected redirect ({status}).", **kwargs
+        return exceptions.TwitterUnavailable, f"X answered {status} for {where}."
+    if status == 401 and code in REVOKED_CODES:
+        return (
+            exceptions.TwitterTokenRevoked,
+            "X refused the access token: it is invalid or was revoked.",
         )
-    return exceptions.TwitterBadRequest(
-        message(f"X refused {where} as invalid ({status})."), **kwargs
-    )
+    if status == 401:
+        return exceptions.TwitterAuthError, f"X could not authenticate {where}."
+    if status == 403 and code in CALLBACK_NOT_APPROVED_CODES:
+        return (
+            exceptions.TwitterCallbackNotApproved,
+            "X refused the callback URL: add it to the app's callback URLs "
+            "in the X developer portal.",
+        )
+    if status == 403 and (code in DUPLICATE_CODES or (detail and "duplicate content" in detail)):
+        return exceptions.TwitterDuplicate, "X refused a duplicate post."
+    if status == 403:
+        return exceptions.TwitterForbidden, f"X refused {where}."
+    if status == 404:
+        return exceptions.TwitterNotFound, f"X found nothing at {where}."
+    if 300 <= status < 400:
+        return (
+            exceptions.TwitterBadResponse,
+            f"X answered {where} with an unexpected redirect ({status}).",
+        )
+    return exceptions.TwitterBadRequest, f"X refused {where} as invalid ({status})."
 
 
 def parse_error_body(content: bytes, content_type: str = "") -> tuple[int | None, str | None]:

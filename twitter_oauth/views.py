@@ -7,6 +7,7 @@ and no failure at X turns into a 500.
 from __future__ import annotations
 
 import logging
+from typing import Literal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -49,7 +50,9 @@ def connect(request: HttpRequest) -> HttpResponse:
     return _start(request, services.CONNECT, "twitter_oauth/connect.html")
 
 
-def _start(request: HttpRequest, action: str, template: str) -> HttpResponse:
+def _start(
+    request: HttpRequest, action: Literal["login", "connect"], template: str
+) -> HttpResponse:
     next_url = services.safe_next(request, request.POST.get("next") or request.GET.get("next"))
     if request.method == "GET":
         return render(request, template, {"next": next_url})
@@ -70,7 +73,7 @@ def callback(request: HttpRequest) -> HttpResponse:
     token = denied if denied is not None else request.GET.get("oauth_token")
     verifier = request.GET.get("oauth_verifier")
     problem = _callback_problem(token, verifier, cancelled=denied is not None)
-    if problem:
+    if problem or token is None:
         logger.warning("Refused an X callback: %s", problem)
         return _error_page(request, _("This sign-in with X is incomplete. Please start again."))
     try:
@@ -81,7 +84,7 @@ def callback(request: HttpRequest) -> HttpResponse:
         messages.info(request, _cancelled_message(flow))
         return HttpResponseRedirect(flow.failure_url)
     try:
-        result = services.finish_flow(request, flow, verifier)
+        result = services.finish_flow(request, flow, verifier or "")
     except TwitterError as exc:
         _log_x_failure("finishing", exc)
         messages.error(request, _x_failure_message(exc))

@@ -10,11 +10,11 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth import login as django_login
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import HttpRequest
@@ -34,6 +34,10 @@ from twitter_oauth.exceptions import (
     TwitterTokenRevoked,
 )
 from twitter_oauth.models import TwitterAccount
+
+if TYPE_CHECKING:
+    # The project's AUTH_USER_MODEL, as django-stubs resolves it.
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger("twitter_oauth.accounts")
 
@@ -82,7 +86,7 @@ def sign_in(request: HttpRequest, access: AccessToken) -> LinkResult:
     return result
 
 
-def link(request: HttpRequest | None, user: AbstractBaseUser, access: AccessToken) -> LinkResult:
+def link(request: HttpRequest | None, user: User, access: AccessToken) -> LinkResult:
     """Link the owner of ``access`` to ``user``; never moves an account from another user."""
     account = _find(access.user_id)
     if account is None:
@@ -123,7 +127,7 @@ def _store_tokens(account: TwitterAccount, access: AccessToken, *, signed_in: bo
     account.save(update_fields=fields)
 
 
-def _create_account(access: AccessToken, *, user: AbstractBaseUser | None) -> LinkResult:
+def _create_account(access: AccessToken, *, user: User | None) -> LinkResult:
     """Create the account (and a user when ``user`` is None), safe against concurrent callbacks.
 
     Two callbacks for the same new X identity race on the unique ``twitter_id``:
@@ -159,12 +163,12 @@ def _create_account(access: AccessToken, *, user: AbstractBaseUser | None) -> Li
     raise last_error  # type: ignore[misc]
 
 
-def _create_user(access: AccessToken) -> AbstractBaseUser:
+def _create_user(access: AccessToken) -> User:
     if app_settings.CREATE_USER:
         return import_string(app_settings.CREATE_USER)(access)
     user_model = get_user_model()
     username_field = user_model.USERNAME_FIELD
-    max_length = user_model._meta.get_field(username_field).max_length or 150
+    max_length = getattr(user_model._meta.get_field(username_field), "max_length", None) or 150
     base = access.screen_name[: max_length - 4] or f"x{access.user_id}"
     taken = {
         name.lower()

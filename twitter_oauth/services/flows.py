@@ -13,10 +13,9 @@ import hmac
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from django.conf import settings
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -27,6 +26,9 @@ from twitter_oauth.client import RequestToken, TwitterClient
 from twitter_oauth.conf import app_settings
 from twitter_oauth.exceptions import FlowExpired, FlowNotFound, SignInError
 from twitter_oauth.services import accounts
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 logger = logging.getLogger("twitter_oauth.flows")
 
@@ -164,7 +166,7 @@ def finish_flow(request: HttpRequest, flow: PendingFlow, verifier: str) -> accou
     access = TwitterClient(flow.token, flow.secret).get_access_token(verifier)
     if flow.action == LOGIN:
         return accounts.sign_in(request, access)
-    return accounts.link(request, request.user, access)
+    return accounts.link(request, cast("User", request.user), access)  # checked above
 
 
 def start_pin_flow() -> tuple[RequestToken, str]:
@@ -174,9 +176,7 @@ def start_pin_flow() -> tuple[RequestToken, str]:
     return request_token, client.get_authorize_url(request_token.token)
 
 
-def finish_pin_flow(
-    user: AbstractBaseUser, request_token: RequestToken, pin: str
-) -> accounts.LinkResult:
+def finish_pin_flow(user: User, request_token: RequestToken, pin: str) -> accounts.LinkResult:
     """Exchange the PIN the person read off X's page and link the account to ``user``."""
     access = TwitterClient(request_token.token, request_token.secret).get_access_token(pin)
     return accounts.link(None, user, access)

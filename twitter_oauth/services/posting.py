@@ -81,7 +81,10 @@ def post_tweet(account: TwitterAccount, text: str) -> str:
     if account.is_rate_limited():
         raise TwitterRateLimited(
             _("X is limiting posts of @%(name)s until %(until)s.")
-            % {"name": account.screen_name, "until": account.rate_limited_until.isoformat()},
+            % {
+                "name": account.screen_name,
+                "until": f"{account.rate_limited_until:%Y-%m-%d %H:%M:%S}",
+            },
             reset_at=account.rate_limited_until,
         )
     try:
@@ -302,8 +305,8 @@ def _hold_account(account: TwitterAccount, exc: TwitterRateLimited) -> None:
     account.rate_limited_until = until
 
 
-def _after_reset(reset: dt.datetime) -> dt.datetime:
-    return reset + dt.timedelta(seconds=random.uniform(0.5, RATE_LIMIT_JITTER))  # noqa: S311
+def _after_reset(reset: dt.datetime | None) -> dt.datetime:
+    return (reset or timezone.now()) + dt.timedelta(seconds=random.uniform(0.5, RATE_LIMIT_JITTER))  # noqa: S311
 
 
 def _backoff(attempts: int) -> dt.datetime:

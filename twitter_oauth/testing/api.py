@@ -105,8 +105,10 @@ class Router:
             request = self.emulator.verifier.request_token(*call.oauth_args())
         except Refused as refused:
             return refusal(refused.reason, v2=False)
-        call.record.consumer_key = request.client_key
-        record = self.emulator.create_request_token(request.client_key, request.redirect_uri)
+        call.record.consumer_key = str(request.client_key)
+        record = self.emulator.create_request_token(
+            call.record.consumer_key, str(request.redirect_uri)
+        )
         return form_response(
             {
                 "oauth_token": record.token,
@@ -122,9 +124,9 @@ class Router:
                 request = self.emulator.verifier.access_token(*call.oauth_args())
             except Refused as refused:
                 return refusal(refused.reason, v2=False)
-            call.record.consumer_key = request.client_key
-            call.record.token = request.resource_owner_key
-            access = self.emulator.exchange(request.resource_owner_key)
+            call.record.consumer_key = str(request.client_key)
+            call.record.token = str(request.resource_owner_key)
+            access = self.emulator.exchange(call.record.token)
             user = self.emulator.users[access.user_id]
         return form_response(
             {
@@ -146,22 +148,21 @@ class Router:
 
     # --- API with an access token --------------------------------------------------------------
 
-    def _authenticated(
-        self, call: _Call, *, v2: bool
-    ) -> tuple[XUser | None, EmulatorResponse | None]:
+    def _authenticated(self, call: _Call, *, v2: bool) -> XUser | EmulatorResponse:
+        """The user whose token signed the request, or X's refusal."""
         try:
             request = self.emulator.verifier.resource(*call.oauth_args())
         except Refused as refused:
-            return None, refusal(refused.reason, v2=v2)
-        call.record.consumer_key = request.client_key
-        call.record.token = request.resource_owner_key
-        access = self.emulator.access_tokens[request.resource_owner_key]
-        return self.emulator.users[access.user_id], None
+            return refusal(refused.reason, v2=v2)
+        call.record.consumer_key = str(request.client_key)
+        call.record.token = str(request.resource_owner_key)
+        access = self.emulator.access_tokens[call.record.token]
+        return self.emulator.users[access.user_id]
 
     def users_me(self, call: _Call) -> EmulatorResponse:
-        user, refused = self._authenticated(call, v2=True)
-        if refused:
-            return refused
+        user = self._authenticated(call, v2=True)
+        if isinstance(user, EmulatorResponse):
+            return user
         fields = set(call.record.query.get("user.fields", "").split(","))
         data: dict[str, Any] = {"id": user.id, "name": user.name, "username": user.screen_name}
         if "profile_image_url" in fields:
@@ -171,9 +172,9 @@ class Router:
         return json_response(200, {"data": data})
 
     def create_tweet(self, call: _Call) -> EmulatorResponse:
-        user, refused = self._authenticated(call, v2=True)
-        if refused:
-            return refused
+        user = self._authenticated(call, v2=True)
+        if isinstance(user, EmulatorResponse):
+            return user
         try:
             text = json.loads(call.body or b"null")["text"]
             if not isinstance(text, str):
@@ -187,7 +188,7 @@ class Router:
             allowed, window = emulator.take_from_window(
                 user.id, "POST /2/tweets", emulator.post_limit, emulator.post_window
             )
-            daily_ok, daily = True, {}
+            daily_ok, daily = True, dict[str, str]()
             if allowed:
                 daily_ok, daily = emulator.take_from_window(
                     user.id, "POST /2/tweets daily", emulator.daily_post_limit, 86400
@@ -204,10 +205,10 @@ class Router:
         return json_response(201, payload, headers)
 
     def delete_tweet(self, call: _Call) -> EmulatorResponse:
-        user, refused = self._authenticated(call, v2=True)
-        if refused:
-            return refused
-        tweet_id = _TWEET_PATH.match(call.record.path).group(1)
+        user = self._authenticated(call, v2=True)
+        if isinstance(user, EmulatorResponse):
+            return user
+        tweet_id = _captured(_TWEET_PATH, call.record.path)
         with self.emulator.lock:
             tweet = self.emulator.tweets.get(tweet_id)
             if tweet is None:
@@ -218,10 +219,10 @@ class Router:
         return json_response(200, {"data": {"deleted": True}})
 
     def user_tweets(self, call: _Call) -> EmulatorResponse:
-        _user, refused = self._authenticated(call, v2=True)
-        if refused:
-            return refused
-        author_id = _TIMELINE_PATH.match(call.record.path).group(1)
+        user = self._authenticated(call, v2=True)
+        if isinstance(user, EmulatorResponse):
+            return user
+        author_id = _captured(_TIMELINE_PATH, call.record.path)
         try:
             limit = max(5, min(100, int(call.record.query.get("max_results", "10"))))
         except ValueError:
@@ -234,9 +235,9 @@ class Router:
         return json_response(200, {"data": data, "meta": meta} if data else {"meta": meta})
 
     def verify_credentials(self, call: _Call) -> EmulatorResponse:
-        user, refused = self._authenticated(call, v2=False)
-        if refused:
-            return refused
+        user = self._authenticated(call, v2=False)
+        if isinstance(user, EmulatorResponse):
+            return user
         return json_response(
             200,
             {
@@ -249,18 +250,19 @@ class Router:
         )
 
     def invalidate_token(self, call: _Call) -> EmulatorResponse:
-        _user, refused = self._authenticated(call, v2=False)
-        if refused:
-            return refused
-        self.emulator.revoke(call.record.token)
-        return json_response(200, {"access_token": call.record.token})
+        user = self._authenticated(call, v2=False)
+        if isinstance(user, EmulatorResponse):
+            return user
+        token = str(call.record.token)
+        self.emulator.revoke(token)
+        return json_response(200, {"access_token": token})
 
     def retired(self, call: _Call) -> EmulatorResponse:
-        _user, refused = self._authenticated(call, v2=False)
-        return refused or v1_error(403, 453, RETIRED)
+        user = self._authenticated(call, v2=False)
+        return user if isinstance(user, EmulatorResponse) else v1_error(403, 453, RETIRED)
 
     def avatar(self, call: _Call) -> EmulatorResponse:
-        user = self.emulator.users.get(_AVATAR_PATH.match(call.record.path).group(1))
+        user = self.emulator.users.get(_captured(_AVATAR_PATH, call.record.path))
         if user is None:
             return problem(404)
         return pages.avatar(user)
@@ -284,6 +286,13 @@ class _Call:
 
     def oauth_args(self) -> tuple[str, str, str, dict[str, str]]:
         return self.url, self.method, self.body.decode("utf-8", "replace"), self.headers
+
+
+def _captured(pattern: re.Pattern[str], path: str) -> str:
+    match = pattern.match(path)
+    if match is None:  # the router only sends matching paths here
+        raise ValueError(path)
+    return match.group(1)
 
 
 def _claimed_identity(headers: dict[str, str]) -> tuple[str | None, str | None]:

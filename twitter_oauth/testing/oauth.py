@@ -48,7 +48,7 @@ class XRequestValidator(RequestValidator):
 
     enforce_ssl = False
     allowed_signature_methods = ("HMAC-SHA1",)
-    safe_characters = frozenset(string.ascii_letters + string.digits + "-_")
+    safe_characters = set(string.ascii_letters + string.digits + "-_")
     client_key_length = (1, 100)
     request_token_length = (1, 100)
     access_token_length = (1, 100)
@@ -66,7 +66,7 @@ class XRequestValidator(RequestValidator):
 
     @staticmethod
     def _refuse(request: Request, reason: str) -> bool:
-        request.x_reasons = [*getattr(request, "x_reasons", []), reason]
+        vars(request).setdefault("x_reasons", []).append(reason)
         return False
 
     # consumers

@@ -25,6 +25,8 @@ class _Handler(BaseHTTPRequestHandler):
     emulator: XEmulator
     verbose = False
     handshake_delay = 0.0
+    server_host = "127.0.0.1"
+    server_port = 0
 
     def setup(self) -> None:
         # Once per connection: what a TLS handshake with a distant X costs a new connection.
@@ -36,7 +38,7 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         scheme = self.headers.get("X-Forwarded-Proto", "http")
-        host = self.headers.get("Host") or "{}:{}".format(*self.server.server_address[:2])
+        host = self.headers.get("Host") or f"{self.server_host}:{self.server_port}"
         response = self.emulator.handle(
             self.command, f"{scheme}://{host}{self.path}", dict(self.headers.items()), body
         )
@@ -80,13 +82,15 @@ class EmulatorServer:
     ) -> None:
         """``handshake_delay``: seconds each new connection waits, as a TLS handshake would."""
         self.emulator = emulator or XEmulator()
-        handler = type(
-            "Handler",
-            (_Handler,),
-            {"emulator": self.emulator, "verbose": verbose, "handshake_delay": handshake_delay},
-        )
+        attributes = {
+            "emulator": self.emulator,
+            "verbose": verbose,
+            "handshake_delay": handshake_delay,
+        }
+        handler: type[_Handler] = type("Handler", (_Handler,), attributes)
         self._server = _Server((host, port), handler)
-        self.host, self.port = self._server.server_address[:2]
+        self.host, self.port = str(self._server.server_address[0]), self._server.server_port
+        handler.server_host, handler.server_port = self.host, self.port
         self.url = f"http://{self.host}:{self.port}"
         self.emulator.public_url = self.url
         self._thread: threading.Thread | None = None

@@ -266,6 +266,8 @@ class XEmulator:
         """Consume an authorized request token for the user's access token."""
         with self.lock:
             record = self.request_tokens[request_token]
+            if record.user_id is None:  # verification already required an authorized token
+                raise KeyError(f"request token {request_token!r} was never authorized")
             record.used = True
             token, _secret = self.issue_access_token(
                 record.consumer_key, self.users[record.user_id]
