@@ -13,7 +13,7 @@ DEMO_PORT ?= 8000
 EMULATOR_PORT ?= 8765
 PYTEST_ARGS ?=
 
-.PHONY: help demo test lint check-django test-sqlite test-postgres services browser-deps package bench docs clean
+.PHONY: help demo test lint check-django test-sqlite test-postgres services browser-deps package messages bench docs clean
 
 help:
 	@echo "make demo    run the example site on http://$(DEMO_HOST):$(DEMO_PORT) against the local X emulator"
@@ -86,6 +86,13 @@ package: $(VENV)/.installed-test
 	$(PY) scripts/check_dist.py dist
 
 test: services browser-deps lint check-django test-sqlite test-postgres package
+
+# Regenerate and compile the English catalogue after changing user-facing strings (GNU gettext).
+messages: $(VENV)/.installed-test
+	cd twitter_oauth && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=.. ../$(PY) -m django makemessages -l en --no-obsolete
+	@# English is the source language: its translations are the messages themselves.
+	msgen --no-wrap -o twitter_oauth/locale/en/LC_MESSAGES/django.po twitter_oauth/locale/en/LC_MESSAGES/django.po
+	cd twitter_oauth && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=.. ../$(PY) -m django compilemessages
 
 bench: $(VENV)/.installed-test
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done

@@ -26,6 +26,7 @@ REQUIRED = (
     "twitter_oauth/templates/twitter_oauth/tags/logo.svg",
     "twitter_oauth/static/twitter_oauth/twitter_oauth.css",
     "twitter_oauth/testing/__main__.py",
+    "twitter_oauth/locale/en/LC_MESSAGES/django.mo",
 )
 FORBIDDEN_PREFIXES = ("tests/", "example_project/", "bench/", "docs/", "scripts/")
 SETTINGS = """
