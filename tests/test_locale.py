@@ -17,7 +17,7 @@ def test_the_compiled_catalogue_matches_its_source():
     with (CATALOGUE / "django.mo").open("rb") as compiled_file:
         catalogue = gettext.GNUTranslations(compiled_file)
     # Plural forms are keyed (msgid, n); each entry counts once.
-    compiled = {key if isinstance(key, str) else key[0] for key in catalogue._catalog}  # noqa: SLF001
+    compiled = {key if isinstance(key, str) else key[0] for key in catalogue._catalog}
     compiled.discard("")
     assert entries >= 50
     assert len(compiled) == entries, "run `make messages` after changing user-facing strings"
