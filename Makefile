@@ -13,7 +13,7 @@ DEMO_PORT ?= 8000
 EMULATOR_PORT ?= 8765
 PYTEST_ARGS ?=
 
-.PHONY: help demo test lint check-django test-sqlite test-postgres services browser-deps package messages bench docs clean
+.PHONY: help demo test lint check-django test-sqlite test-postgres services browser-deps package messages test-matrix bench docs clean
 
 help:
 	@echo "make demo    run the example site on http://$(DEMO_HOST):$(DEMO_PORT) against the local X emulator"
@@ -85,7 +85,7 @@ package: $(VENV)/.installed-test
 	$(VENV)/bin/check-manifest
 	$(PY) scripts/check_dist.py dist
 
-test: services browser-deps lint check-django test-sqlite test-postgres package
+test: services browser-deps lint check-django test-sqlite test-postgres package docs
 
 # Regenerate and compile the English catalogue after changing user-facing strings (GNU gettext).
 messages: $(VENV)/.installed-test
@@ -94,6 +94,13 @@ messages: $(VENV)/.installed-test
 	msgen --no-wrap -o twitter_oauth/locale/en/LC_MESSAGES/django.po twitter_oauth/locale/en/LC_MESSAGES/django.po
 	cd twitter_oauth && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=.. ../$(PY) -m django compilemessages
 
+# Python 3.12 and 3.13 come from pyenv; nox finds them on PATH.
+PYENV_BINS := $(shell ls -d $$HOME/.pyenv/versions/3.1[23].*/bin 2>/dev/null | sort -V | tr '\n' ':')
+MATRIX ?=
+
+test-matrix: $(VENV)/.installed-test
+	PATH="$(PYENV_BINS)$$PATH" $(VENV)/bin/nox -s '$(if $(MATRIX),$(MATRIX),tests)'
+
 bench: $(VENV)/.installed-test
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
 
@@ -101,4 +108,4 @@ docs: $(VENV)/.installed-docs
 	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info docs/_build .pytest_cache .ruff_cache
+	rm -rf $(VENV) .nox build dist *.egg-info docs/_build .pytest_cache .ruff_cache

@@ -1,3 +1,5 @@
+import datetime as dt
+
 from django import forms
 from django.utils import timezone
 
@@ -20,6 +22,6 @@ class ComposeForm(forms.Form):
 
     def clean_send_at(self):
         send_at = self.cleaned_data["send_at"]
-        if send_at and send_at < timezone.now() - timezone.timedelta(minutes=1):
+        if send_at and send_at < timezone.now() - dt.timedelta(minutes=1):
             raise forms.ValidationError("That time has passed.")
         return send_at
