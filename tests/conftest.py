@@ -76,6 +76,23 @@ def x_settings(x_emulator, settings):
     return settings
 
 
+@pytest.fixture
+def linked_account(x_settings, x_emulator, django_user_model):
+    """Alice's X account, linked to a user "alice" with a password, holding a live token."""
+    from twitter_oauth.models import TwitterAccount
+
+    alice = x_emulator.state.user_by_screen_name("alice")
+    token, secret = x_emulator.state.issue_access_token("test-consumer-key", alice)
+    user = django_user_model.objects.create_user("alice", password="pw")
+    return TwitterAccount.objects.create(
+        user=user,
+        twitter_id=alice.id,
+        screen_name="alice",
+        access_token=token,
+        access_token_secret=secret,
+    )
+
+
 @pytest.fixture(autouse=True)
 def _fresh_http_session():
     """Each test starts with no pooled connection to a previous test's emulator."""

@@ -78,17 +78,8 @@ def action(admin_client, name, accounts, url=CHANGELIST):
 
 
 @pytest.fixture
-def linked(x_settings, x_emulator, django_user_model):
-    alice = x_emulator.state.user_by_screen_name("alice")
-    token, secret = x_emulator.state.issue_access_token("test-consumer-key", alice)
-    user = django_user_model.objects.create_user("alice", password="pw")
-    return TwitterAccount.objects.create(
-        user=user,
-        twitter_id=alice.id,
-        screen_name="alice",
-        access_token=token,
-        access_token_secret=secret,
-    )
+def linked(linked_account):
+    return linked_account
 
 
 def test_verify_credentials_action(admin_client, linked, x_emulator):

@@ -13,7 +13,7 @@ from django.utils import timezone
 from tests.signin_helpers import receiving
 from twitter_oauth import services, signals, tasks
 from twitter_oauth.exceptions import PostRejected, TwitterRateLimited, TwitterTokenRevoked
-from twitter_oauth.models import ScheduledTweet, TwitterAccount
+from twitter_oauth.models import ScheduledTweet
 
 pytestmark = pytest.mark.django_db
 
@@ -21,17 +21,8 @@ Status = ScheduledTweet.Status
 
 
 @pytest.fixture
-def account(x_settings, x_emulator, django_user_model):
-    user = django_user_model.objects.create_user("alice")
-    alice = x_emulator.state.user_by_screen_name("alice")
-    token, secret = x_emulator.state.issue_access_token("test-consumer-key", alice)
-    return TwitterAccount.objects.create(
-        user=user,
-        twitter_id=alice.id,
-        screen_name="alice",
-        access_token=token,
-        access_token_secret=secret,
-    )
+def account(linked_account):
+    return linked_account
 
 
 def posted_texts(x_emulator):

@@ -17,26 +17,28 @@ from twitter_oauth.models import TwitterAccount
 register = template.Library()
 
 
+BUTTON = "twitter_oauth/tags/button.html"
+
+
 def _button(
     context: template.Context,
     url: str,
-    *,
     modifier: str,
     label: str,
     next_url: str | None,
     css_class: str,
 ) -> dict[str, Any]:
-    classes = f"twitter-oauth-button twitter-oauth-button--{modifier}"
+    classes = f"twitter-oauth-button twitter-oauth-button--{modifier} {css_class}".strip()
     return {
         "url": url,
         "label": label,
         "next": next_url,
-        "css_class": f"{classes} {css_class}".strip(),
+        "css_class": classes,
         "csrf_token": context.get("csrf_token"),
     }
 
 
-@register.inclusion_tag("twitter_oauth/tags/button.html", takes_context=True)
+@register.inclusion_tag(BUTTON, takes_context=True)
 def twitter_login_button(
     context: template.Context,
     next: str | None = None,
@@ -44,17 +46,11 @@ def twitter_login_button(
     css_class: str = "",
 ) -> dict[str, Any]:
     """``{% twitter_login_button next=request.path label="Sign in with X" css_class="big" %}``"""
-    return _button(
-        context,
-        reverse("twitter_oauth:login"),
-        modifier="login",
-        label=label or _("Sign in with X"),
-        next_url=next,
-        css_class=css_class,
-    )
+    url = reverse("twitter_oauth:login")
+    return _button(context, url, "login", label or _("Sign in with X"), next, css_class)
 
 
-@register.inclusion_tag("twitter_oauth/tags/button.html", takes_context=True)
+@register.inclusion_tag(BUTTON, takes_context=True)
 def twitter_connect_button(
     context: template.Context,
     next: str | None = None,
@@ -62,17 +58,11 @@ def twitter_connect_button(
     css_class: str = "",
 ) -> dict[str, Any]:
     """``{% twitter_connect_button next=request.path %}``: link another X account."""
-    return _button(
-        context,
-        reverse("twitter_oauth:connect"),
-        modifier="connect",
-        label=label or _("Connect an X account"),
-        next_url=next,
-        css_class=css_class,
-    )
+    url = reverse("twitter_oauth:connect")
+    return _button(context, url, "connect", label or _("Connect an X account"), next, css_class)
 
 
-@register.inclusion_tag("twitter_oauth/tags/button.html", takes_context=True)
+@register.inclusion_tag(BUTTON, takes_context=True)
 def twitter_disconnect_button(
     context: template.Context,
     account: TwitterAccount,
@@ -81,14 +71,9 @@ def twitter_disconnect_button(
     css_class: str = "",
 ) -> dict[str, Any]:
     """``{% twitter_disconnect_button account next=request.path %}``"""
-    return _button(
-        context,
-        reverse("twitter_oauth:disconnect", args=[account.pk]),
-        modifier="disconnect",
-        label=label or _("Disconnect @%(name)s") % {"name": account.screen_name},
-        next_url=next,
-        css_class=css_class,
-    )
+    url = reverse("twitter_oauth:disconnect", args=[account.pk])
+    default = _("Disconnect @%(name)s") % {"name": account.screen_name}
+    return _button(context, url, "disconnect", label or default, next, css_class)
 
 
 @register.simple_tag
