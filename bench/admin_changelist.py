@@ -10,7 +10,6 @@ changelist, a search and a filter are each fetched a few times as a superuser.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -18,6 +17,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench._django import test_database  # noqa: E402
+
 PAGES = {
     "changelist": "/admin/twitter_oauth/twitteraccount/",
     "search": "/admin/twitter_oauth/twitteraccount/?q=name4242",
@@ -31,22 +33,14 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
-    os.environ["DATABASE_URL"] = args.database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    with test_database(args.database_url):
+        from django.contrib.auth import get_user_model
+        from django.db import connection
+        from django.test import Client
+        from django.test.utils import CaptureQueriesContext
 
-    import django
+        from twitter_oauth import crypto
 
-    django.setup()
-    from django.contrib.auth import get_user_model
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext, setup_test_environment
-
-    from twitter_oauth import crypto
-
-    setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0)
-    try:
         started = time.perf_counter()
         token, secret = crypto.encrypt("1-token"), crypto.encrypt("secret")
         with connection.cursor() as cursor:
@@ -80,8 +74,6 @@ def main() -> None:
             print(
                 f"{label:11} {len(queries):2} queries  median {statistics.median(timings):7.1f} ms"
             )
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 if __name__ == "__main__":

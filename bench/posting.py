@@ -22,6 +22,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench._django import test_database  # noqa: E402
+
 KEY, SECRET = "test-consumer-key", "test-consumer-secret"
 OUR_TASK = "twitter_oauth.tasks.send_scheduled_tweet"
 NAIVE_TASK = "bench.naive_task.naive_send"
@@ -41,21 +44,10 @@ def main() -> None:
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
-    os.environ["DATABASE_URL"] = args.database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    with test_database(args.database_url):
+        from twitter_oauth.testing import EmulatorServer, XEmulator
 
-    import django
-
-    django.setup()
-    from django.db import connection
-    from django.test.utils import setup_test_environment
-
-    from twitter_oauth.testing import EmulatorServer, XEmulator
-
-    setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0)
-    emulator = XEmulator(post_limit=10**9, daily_post_limit=10**9)
-    try:
+        emulator = XEmulator(post_limit=10**9, daily_post_limit=10**9)
         with EmulatorServer(emulator, handshake_delay=args.handshake_ms / 1000) as server:
             print(
                 f"{args.posts} posts, {args.threads} threads, {args.handshake_ms:g} ms/connection"
@@ -74,8 +66,6 @@ def main() -> None:
             share = naive / ceiling
             print(f"naive    new OAuth1Session per post  {naive:8.1f} posts/s  ({share:.0%})")
             print(f"ours / naive: {ours / naive:.2f}x")
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 def make_accounts(emulator, count):

@@ -10,7 +10,6 @@ pass signs up new users, the second signs the same people in again.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -20,31 +19,24 @@ from urllib.parse import parse_qs, urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench._django import test_database  # noqa: E402
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--database-url", default="", help="default: SQLite in memory")
     args = parser.parse_args()
-    if args.database_url:
-        os.environ["DATABASE_URL"] = args.database_url
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+    with test_database(args.database_url):
+        from django.conf import settings
+        from django.db import connection
+        from django.test import Client
+        from django.test.utils import CaptureQueriesContext
 
-    import django
+        from twitter_oauth.testing import EmulatorServer, XEmulator
 
-    django.setup()
-    from django.conf import settings
-    from django.db import connection
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext, setup_test_environment
-
-    from twitter_oauth.testing import EmulatorServer, XEmulator
-
-    setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0)
-    emulator = XEmulator({"bench-key": "bench-secret"}, post_limit=10**9)
-    people = [emulator.add_user(f"bench{n}") for n in range(args.users)]
-    try:
+        emulator = XEmulator({"bench-key": "bench-secret"}, post_limit=10**9)
+        people = [emulator.add_user(f"bench{n}") for n in range(args.users)]
         with EmulatorServer(emulator) as server:
             settings.TWITTER_OAUTH = {
                 **settings.TWITTER_OAUTH,
@@ -83,8 +75,6 @@ def main() -> None:
                         )
                     )
                 report(label, rows, connection.vendor)
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 def report(label: str, rows: list[tuple[int, int, int, float]], vendor: str) -> None:
