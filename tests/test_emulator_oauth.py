@@ -169,6 +169,13 @@ def test_unapproved_callback_is_refused_with_xml_code_415(x_emulator):
     assert '<error code="415">Callback URL not approved' in response.text
 
 
+def authorized_request_token(x_emulator, screen_name="bob"):
+    """A request token the person has authorized at X, and its verifier."""
+    token = fetch_request_token(x_emulator)
+    person = x_emulator.state.user_by_screen_name(screen_name)
+    return token, x_emulator.state.authorize(token["oauth_token"], person)
+
+
 def exchange(
     x_emulator,
     token,
@@ -209,19 +216,13 @@ def test_a_verifier_from_another_token_is_refused(x_emulator):
 
 
 def test_wrong_token_secret_is_refused(x_emulator):
-    token = fetch_request_token(x_emulator)
-    verifier = x_emulator.state.authorize(
-        token["oauth_token"], x_emulator.state.user_by_screen_name("bob")
-    )
+    token, verifier = authorized_request_token(x_emulator, "bob")
     response = exchange(x_emulator, token["oauth_token"], "wrong-secret", verifier)
     assert (response.status_code, response.json()) == (401, CODE_32)
 
 
 def test_a_token_of_another_consumer_is_refused(x_emulator):
-    token = fetch_request_token(x_emulator)
-    verifier = x_emulator.state.authorize(
-        token["oauth_token"], x_emulator.state.user_by_screen_name("bob")
-    )
+    token, verifier = authorized_request_token(x_emulator, "bob")
     response = exchange(
         x_emulator,
         token["oauth_token"],
@@ -236,10 +237,7 @@ def test_a_token_of_another_consumer_is_refused(x_emulator):
 def test_an_expired_request_token_is_refused(x_emulator):
     offset = [0.0]
     x_emulator.state.clock = lambda: time.time() + offset[0]
-    token = fetch_request_token(x_emulator)
-    verifier = x_emulator.state.authorize(
-        token["oauth_token"], x_emulator.state.user_by_screen_name("bob")
-    )
+    token, verifier = authorized_request_token(x_emulator, "bob")
     offset[0] = 16 * 60
     x_emulator.state.timestamp_tolerance = 10**10  # only the token's age should matter here
     response = exchange(x_emulator, token["oauth_token"], token["oauth_token_secret"], verifier)
@@ -255,10 +253,7 @@ def test_a_denied_request_token_cannot_be_exchanged(x_emulator):
 
 @pytest.mark.parametrize("signature_type", ["QUERY", "BODY"])
 def test_protocol_parameters_are_accepted_in_the_query_or_the_body(x_emulator, signature_type):
-    token = fetch_request_token(x_emulator)
-    verifier = x_emulator.state.authorize(
-        token["oauth_token"], x_emulator.state.user_by_screen_name("carol")
-    )
+    token, verifier = authorized_request_token(x_emulator, "carol")
     response = exchange(
         x_emulator,
         token["oauth_token"],

@@ -66,20 +66,6 @@ class TwitterAccountAdmin(admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER  # facet counts would scan the table per filter
     paginator = CappedCountPaginator
     ordering = ("-pk",)  # the primary key index: no sort of the whole table
-    # The tokens are not in the form at all: they cannot be shown or edited here.
-    fields = (
-        "user",
-        "twitter_id",
-        "screen_name",
-        "name",
-        "profile_image_url",
-        "created_at",
-        "updated_at",
-        "last_login_at",
-        "verified_at",
-        "revoked_at",
-        "rate_limited_until",
-    )
     readonly_fields = (
         "twitter_id",
         "created_at",
@@ -89,6 +75,8 @@ class TwitterAccountAdmin(admin.ModelAdmin):
         "revoked_at",
         "rate_limited_until",
     )
+    # The tokens are not in the form at all: they cannot be shown or edited here.
+    fields = ("user", "screen_name", "name", "profile_image_url", *readonly_fields)
     actions = ("verify_credentials", "revoke_and_unlink", "post_test_tweet")
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
