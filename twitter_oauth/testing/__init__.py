@@ -8,21 +8,19 @@ Run it with ``python -m twitter_oauth.testing --port 8765``, or in-process::
         ...  # point TWITTER_OAUTH["API_URL"] at server.url
 
 For pytest, ``pytest_plugins = ["twitter_oauth.testing.pytest_plugin"]`` gives the
-``x_emulator`` fixture. Nothing here imports Django.
+``x_emulator`` fixture. Nothing here imports Django; the only third-party dependency
+is oauthlib.
 """
 
+from twitter_oauth.testing.faults import Fault
+from twitter_oauth.testing.records import EmulatorResponse, RecordedRequest, XTweet, XUser
 from twitter_oauth.testing.server import EmulatorServer
 from twitter_oauth.testing.state import (
     DEMO_CONSUMER_KEY,
     DEMO_CONSUMER_SECRET,
     TEST_CONSUMER_KEY,
     TEST_CONSUMER_SECRET,
-    EmulatorResponse,
-    Fault,
-    RecordedRequest,
     XEmulator,
-    XTweet,
-    XUser,
 )
 
 __all__ = [

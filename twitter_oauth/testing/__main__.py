@@ -1,4 +1,4 @@
-"""Serve the X emulator until Ctrl-C.
+"""Serve the X emulator until Ctrl-C or SIGTERM.
 
 ``python -m twitter_oauth.testing [--host 127.0.0.1] [--port 8765] [--consumer KEY:SECRET ...]``
 """
@@ -22,24 +22,40 @@ def consumer_pair(value: str) -> tuple[str, str]:
     return key, secret
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m twitter_oauth.testing", description=__doc__)
+def parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m twitter_oauth.testing", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument(
         "--consumer",
         type=consumer_pair,
         action="append",
-        help=(
-            f"an app's KEY:SECRET (repeatable; default {DEMO_CONSUMER_KEY}:{DEMO_CONSUMER_SECRET})"
-        ),
+        metavar="KEY:SECRET",
+        help=f"a registered app (repeatable; default {DEMO_CONSUMER_KEY}:{DEMO_CONSUMER_SECRET})",
     )
-    parser.add_argument("--verbose", action="store_true", help="log every request")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--callback-url",
+        action="append",
+        metavar="PREFIX",
+        help="approve only callbacks starting with this (repeatable; default: any callback)",
+    )
+    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(message)s")
     consumers = dict(args.consumer or [(DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET)])
-    server = EmulatorServer(XEmulator(consumers), args.host, args.port, verbose=args.verbose)
+    emulator = XEmulator(consumers, callback_urls=args.callback_url)
+    try:
+        server = EmulatorServer(emulator, args.host, args.port, verbose=args.verbose)
+    except OSError as exc:
+        print(f"X emulator: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
     stopping = threading.Event()
 
     def stop(signum: int, frame: object) -> None:
@@ -47,11 +63,11 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    server.start()
-    print(f"X emulator listening on {server.url} (consumers: {', '.join(consumers)})", flush=True)
-    stopping.wait()
-    server.stop()
-    print("X emulator stopped", flush=True)
+    with server:
+        print(f"X emulator listening on {server.url} (apps: {', '.join(consumers)})", flush=True)
+        # A timed wait, so the signal handler runs promptly on every platform.
+        while not stopping.wait(0.5):
+            pass
     return 0
 
 

@@ -1,24 +1,31 @@
-"""X's answers, in X's formats: JSON errors, v2 problems, forms, refusals, faults."""
+"""X's answers, in X's formats: v1.1 JSON errors, v2 problems, forms, XML and plain text.
+
+X answers in several formats depending on the endpoint and the failure, and clients
+must parse them all; so the emulator reproduces each one, byte for byte where it matters.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
 from twitter_oauth.testing.oauth import CALLBACK, MALFORMED, TIMESTAMP, TOKEN, VERIFIER
-from twitter_oauth.testing.state import EmulatorResponse, Fault
-
-if TYPE_CHECKING:
-    from twitter_oauth.testing.state import XEmulator
+from twitter_oauth.testing.records import EmulatorResponse
 
 DUPLICATE_DETAIL = "You are not allowed to create a Tweet with duplicate content."
-GARBAGE = b'\x00\x9f<!-- upstream reset -->{"data": [tru'
 RETIRED = (
     "You currently have access to a subset of X API V2 endpoints and limited v1.1 endpoints "
     "(e.g. media post, oauth) only. If you need access to this endpoint, you may need a "
     "different access level."
 )
+VERIFIER_ERROR = b"Error processing your OAuth request: Invalid oauth_verifier parameter"
+CALLBACK_ERROR = (
+    b'<?xml version="1.0" encoding="UTF-8"?><errors><error code="415">Callback URL '
+    b"not approved for this client application. Approved callback URLs can be "
+    b"adjusted in your application settings</error></errors>"
+)
+INVALID_TOKEN = [{"code": 89, "message": "Invalid or expired token."}]
 _STATUS_TITLES = {
     400: "Invalid Request",
     401: "Unauthorized",
@@ -43,16 +50,36 @@ def json_response(
 
 
 def v1_error(status: int, code: int, message: str) -> EmulatorResponse:
+    """The v1.1 and ``oauth/*`` error shape: ``{"errors": [{"code": ..., "message": ...}]}``."""
     return json_response(status, {"errors": [{"code": code, "message": message}]})
 
 
 def problem(status: int, detail: str | None = None, **extra: Any) -> EmulatorResponse:
+    """The v2 error shape (an RFC 7807 problem): ``title``, ``detail``, ``type``, ``status``."""
     title = _STATUS_TITLES.get(status, "Error")
     payload = {"title": title, "detail": detail or title, "type": "about:blank", "status": status}
     return json_response(status, {**payload, **extra})
 
 
+def invalid_request(parameter: str, message: str) -> EmulatorResponse:
+    """v2's 400 for a parameter it cannot use, naming the parameter."""
+    return json_response(
+        400,
+        {
+            "errors": [{"parameters": {parameter: []}, "message": message}],
+            "title": "Invalid Request",
+            "detail": "One or more parameters to your request was invalid.",
+            "type": "https://api.twitter.com/2/problems/invalid-request",
+        },
+    )
+
+
+def not_found() -> EmulatorResponse:
+    return v1_error(404, 34, "Sorry, that page does not exist")
+
+
 def form_response(values: dict[str, str]) -> EmulatorResponse:
+    """``oauth/*`` answers are form-encoded but labelled text/html, as at X."""
     return EmulatorResponse(
         status=200,
         headers={"Content-Type": "text/html; charset=utf-8"},
@@ -61,63 +88,24 @@ def form_response(values: dict[str, str]) -> EmulatorResponse:
 
 
 def refusal(reason: str, *, v2: bool) -> EmulatorResponse:
-    """X's answer for a request that failed verification."""
+    """X's answer for a request that failed verification, by the reason it failed."""
     if reason == MALFORMED:
         return v1_error(400, 215, "Bad Authentication data.")
     if reason == TIMESTAMP:
         return v1_error(401, 135, "Timestamp out of bounds.")
     if reason == TOKEN:
-        errors = [{"code": 89, "message": "Invalid or expired token."}]
         if v2:
-            return problem(401, "Unauthorized", errors=errors)
-        return json_response(401, {"errors": errors})
+            return problem(401, "Unauthorized", errors=INVALID_TOKEN)
+        return json_response(401, {"errors": INVALID_TOKEN})
     if reason == VERIFIER:
         return EmulatorResponse(
-            status=401,
-            headers={"Content-Type": "text/plain; charset=utf-8"},
-            body=b"Error processing your OAuth request: Invalid oauth_verifier parameter",
+            status=401, headers={"Content-Type": "text/plain; charset=utf-8"}, body=VERIFIER_ERROR
         )
     if reason == CALLBACK:
         return EmulatorResponse(
             status=403,
             headers={"Content-Type": "application/xml; charset=utf-8"},
-            body=(
-                b'<?xml version="1.0" encoding="UTF-8"?><errors><error code="415">Callback URL '
-                b"not approved for this client application. Approved callback URLs can be "
-                b"adjusted in your application settings</error></errors>"
-            ),
+            body=CALLBACK_ERROR,
         )
-    # NONCE and CREDENTIALS: X does not say which part was wrong.
+    # NONCE, CONSUMER and CREDENTIALS: X does not say which part was wrong.
     return v1_error(401, 32, "Could not authenticate you.")
-
-
-def fault_response(fault: Fault, emulator: XEmulator) -> EmulatorResponse:
-    if fault.drop:
-        return EmulatorResponse(status=0, drop=True)
-    if fault.garble:
-        return EmulatorResponse(
-            status=200, headers={"Content-Type": "application/json"}, body=GARBAGE
-        )
-    status = fault.status or 503
-    if fault.body is not None:
-        response = EmulatorResponse(status=status, body=fault.body)
-    elif status == 429:
-        reset = str(int(emulator.clock() + fault.reset_in))
-        response = problem(429)
-        response.headers.update(
-            {
-                "x-rate-limit-limit": "100",
-                "x-rate-limit-remaining": "0",
-                "x-rate-limit-reset": reset,
-            }
-        )
-    elif status == 401:
-        response = v1_error(401, 32, "Could not authenticate you.")
-    elif status == 503:
-        response = problem(503, errors=[{"code": 130, "message": "Over capacity"}])
-    elif status >= 500:
-        response = problem(status, errors=[{"code": 131, "message": "Internal error"}])
-    else:
-        response = problem(status)
-    response.headers.update(fault.headers)
-    return response

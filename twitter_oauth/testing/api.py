@@ -1,11 +1,19 @@
-"""The emulator's endpoints, with X's request and response formats."""
+"""The emulator's endpoints, with X's request and response formats.
+
+Every request is recorded first, then meets any injected fault, and only then is
+routed, verified and answered: a fault stands for something in front of X.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import re
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -15,32 +23,53 @@ from twitter_oauth.testing import pages
 from twitter_oauth.testing.answers import (
     DUPLICATE_DETAIL,
     RETIRED,
-    fault_response,
     form_response,
+    invalid_request,
     json_response,
+    not_found,
     problem,
     refusal,
     v1_error,
 )
+from twitter_oauth.testing.faults import fault_response
+from twitter_oauth.testing.limits import Window
 from twitter_oauth.testing.oauth import Refused
-from twitter_oauth.testing.state import EmulatorResponse, RecordedRequest, XTweet
+from twitter_oauth.testing.records import EmulatorResponse, RecordedRequest
 
 if TYPE_CHECKING:
     from twitter_oauth.testing.state import XEmulator, XUser
 
+logger = logging.getLogger("twitter_oauth.testing")
+
 MAX_TWEET_LENGTH = 280
+#: X's per-user limit on ``GET 1.1/account/verify_credentials.json``.
+VERIFY_CREDENTIALS_LIMIT = 75
 _TWEET_PATH = re.compile(r"^/2/tweets/(\d+)$")
 _TIMELINE_PATH = re.compile(r"^/2/users/(\d+)/tweets$")
 _AVATAR_PATH = re.compile(r"^/avatars/(\d+)\.svg$")
+_DAY = 24 * 60 * 60
+
+Handler = Callable[["Call"], EmulatorResponse]
 
 
-# --- routing -----------------------------------------------------------------------------------
+@dataclass
+class Call:
+    """One request as the handlers see it."""
+
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes
+    record: RecordedRequest
+
+    def oauth_args(self) -> tuple[str, str, str, dict[str, str]]:
+        return self.url, self.method, self.body.decode("utf-8", "replace"), self.headers
 
 
 class Router:
     def __init__(self, emulator: XEmulator) -> None:
         self.emulator = emulator
-        self.routes: dict[tuple[str, str], Callable[..., EmulatorResponse]] = {
+        self.routes: dict[tuple[str, str], Handler] = {
             ("POST", "/oauth/request_token"): self.request_token,
             ("POST", "/oauth/access_token"): self.access_token,
             ("GET", "/oauth/authorize"): self.authorize_page,
@@ -57,39 +86,52 @@ class Router:
         }
 
     def handle(
-        self, method: str, url: str, headers: dict[str, str], body: bytes
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes,
+        interrupt: threading.Event | None = None,
     ) -> EmulatorResponse:
+        """Record, apply faults, route. ``interrupt`` cuts a delay short (the server stopping)."""
         parts = urlsplit(url)
-        record = RecordedRequest(
-            method=method,
-            path=parts.path,
-            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
-            headers=headers,
-            body=body,
-            at=self.emulator.clock(),
-        )
-        # Known before verification, so a request a fault answers is still attributed.
-        record.consumer_key, record.token = _claimed_identity(headers)
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        record = RecordedRequest(method, parts.path, query, headers, body, at=self.emulator.clock())
         with self.emulator.lock:
             self.emulator.requests.append(record)
-        fault = self.emulator.take_fault(method, parts.path)
-        if fault is not None:
-            record.fault = True
-            if fault.delay:
-                time.sleep(fault.delay)
-            if fault.drop or fault.garble or fault.status or fault.body is not None:
-                response = fault_response(fault, self.emulator)
-                record.status, record.response_headers = response.status, response.headers
-                return response
-        call = _Call(self.emulator, method, url, headers, body, record)
-        handler = self.routes.get((method, parts.path)) or self._pattern_route(method, parts.path)
-        response = (
-            handler(call) if handler else v1_error(404, 34, "Sorry, that page does not exist")
-        )
-        record.status = response.status
+        response = self._answer(method, url, parts.path, record, interrupt)
+        if record.consumer_key is None:
+            # Not verified (refused, faulted or unsigned): attribute it to whom it names.
+            record.consumer_key, record.token = _claimed_identity(headers, query, body)
+        record.status, record.response_headers = response.status, response.headers
         return response
 
-    def _pattern_route(self, method: str, path: str) -> Callable[..., EmulatorResponse] | None:
+    def _answer(
+        self,
+        method: str,
+        url: str,
+        path: str,
+        record: RecordedRequest,
+        interrupt: threading.Event | None,
+    ) -> EmulatorResponse:
+        fault = self.emulator.take_fault(method, path)
+        if fault is not None:
+            record.fault = True
+            if fault.delay and _wait(fault.delay, interrupt):
+                return EmulatorResponse(status=0, drop=True)
+            if fault.answers:
+                return fault_response(fault, self.emulator.clock(), self.emulator.post_limit)
+        handler = self.routes.get((method, path)) or self._pattern_route(method, path)
+        if handler is None:
+            return not_found()
+        try:
+            return handler(Call(method, url, record.headers, record.body, record))
+        except Exception:
+            # A bug here must not look like a network failure to the client under test.
+            logger.exception("the X emulator failed on %s %s", method, path)
+            return problem(500, errors=[{"code": 131, "message": "Internal error"}])
+
+    def _pattern_route(self, method: str, path: str) -> Handler | None:
         if method == "DELETE" and _TWEET_PATH.match(path):
             return self.delete_tweet
         if method == "GET" and _TIMELINE_PATH.match(path):
@@ -100,14 +142,16 @@ class Router:
 
     # --- OAuth ---------------------------------------------------------------------------------
 
-    def request_token(self, call: _Call) -> EmulatorResponse:
+    def request_token(self, call: Call) -> EmulatorResponse:
         try:
             request = self.emulator.verifier.request_token(*call.oauth_args())
         except Refused as refused:
             return refusal(refused.reason, v2=False)
         call.record.consumer_key = str(request.client_key)
+        params: list[tuple[str, str]] = request.params  # type: ignore[assignment]
+        access_type = dict(params).get("x_auth_access_type")
         record = self.emulator.create_request_token(
-            call.record.consumer_key, str(request.redirect_uri)
+            call.record.consumer_key, str(request.redirect_uri), access_type
         )
         return form_response(
             {
@@ -117,7 +161,7 @@ class Router:
             }
         )
 
-    def access_token(self, call: _Call) -> EmulatorResponse:
+    def access_token(self, call: Call) -> EmulatorResponse:
         # One lock around verify-and-consume: a request token is exchanged once, even in a race.
         with self.emulator.lock:
             try:
@@ -137,18 +181,18 @@ class Router:
             }
         )
 
-    def authorize_page(self, call: _Call) -> EmulatorResponse:
+    def authorize_page(self, call: Call) -> EmulatorResponse:
         return pages.authorize_page(
             self.emulator, call.record.path, call.record.query, call.headers
         )
 
-    def authorize_answer(self, call: _Call) -> EmulatorResponse:
+    def authorize_answer(self, call: Call) -> EmulatorResponse:
         form = dict(parse_qsl(call.body.decode("utf-8", "replace"), keep_blank_values=True))
         return pages.authorize_answer(self.emulator, form)
 
     # --- API with an access token --------------------------------------------------------------
 
-    def _authenticated(self, call: _Call, *, v2: bool) -> XUser | EmulatorResponse:
+    def _authenticated(self, call: Call, *, v2: bool) -> XUser | EmulatorResponse:
         """The user whose token signed the request, or X's refusal."""
         try:
             request = self.emulator.verifier.resource(*call.oauth_args())
@@ -156,55 +200,50 @@ class Router:
             return refusal(refused.reason, v2=v2)
         call.record.consumer_key = str(request.client_key)
         call.record.token = str(request.resource_owner_key)
-        access = self.emulator.access_tokens[call.record.token]
-        return self.emulator.users[access.user_id]
+        with self.emulator.lock:
+            access = self.emulator.access_tokens[call.record.token]
+            return self.emulator.users[access.user_id]
 
-    def users_me(self, call: _Call) -> EmulatorResponse:
+    def users_me(self, call: Call) -> EmulatorResponse:
         user = self._authenticated(call, v2=True)
         if isinstance(user, EmulatorResponse):
             return user
         fields = set(call.record.query.get("user.fields", "").split(","))
         data: dict[str, Any] = {"id": user.id, "name": user.name, "username": user.screen_name}
         if "profile_image_url" in fields:
-            data["profile_image_url"] = self.emulator.avatar_url(user)
+            data["profile_image_url"] = user.profile_image_url
         if "verified" in fields:
             data["verified"] = False
         return json_response(200, {"data": data})
 
-    def create_tweet(self, call: _Call) -> EmulatorResponse:
+    def create_tweet(self, call: Call) -> EmulatorResponse:
         user = self._authenticated(call, v2=True)
         if isinstance(user, EmulatorResponse):
             return user
-        try:
-            text = json.loads(call.body or b"null")["text"]
-            if not isinstance(text, str):
-                raise TypeError
-        except (ValueError, TypeError, KeyError):
-            return _invalid("text", "The `text` field must be a string in a JSON object body.")
-        if not text.strip() or len(text) > MAX_TWEET_LENGTH:
-            return _invalid("text", f"Tweet text must be 1 to {MAX_TWEET_LENGTH} characters.")
         emulator = self.emulator
         with emulator.lock:
-            allowed, window = emulator.take_from_window(
-                user.id, "POST /2/tweets", emulator.post_limit, emulator.post_window
+            now = emulator.clock()
+            # The 15-minute window counts every request; the daily cap counts posts made.
+            window = emulator.windows.current(
+                user.id, "POST /2/tweets", emulator.post_limit, emulator.post_window, now
             )
-            daily_ok, daily = True, dict[str, str]()
-            if allowed:
-                daily_ok, daily = emulator.take_from_window(
-                    user.id, "POST /2/tweets daily", emulator.daily_post_limit, 86400
-                )
-            headers = {f"x-rate-limit-{name}": value for name, value in window.items()}
-            headers.update({f"x-user-limit-24hour-{name}": value for name, value in daily.items()})
-            if not (allowed and daily_ok):
-                return _with_headers(problem(429), headers)
-            if any(t.text == text for t in emulator.tweets_by(user.id)):
-                return _with_headers(problem(403, DUPLICATE_DETAIL), headers)
-            tweet_id = emulator.next_tweet_id()
-            emulator.tweets[tweet_id] = XTweet(tweet_id, user.id, text, emulator.clock())
-        payload = {"data": {"id": tweet_id, "text": text, "edit_history_tweet_ids": [tweet_id]}}
-        return json_response(201, payload, headers)
+            daily = emulator.windows.current(
+                user.id, "posts per day", emulator.daily_post_limit, _DAY, now
+            )
+            if window.remaining == 0 or daily.remaining == 0:
+                return _with_limits(problem(429), window, daily)
+            window.used += 1
+            text = _tweet_text(call.body)
+            if isinstance(text, EmulatorResponse):
+                return _with_limits(text, window, daily)
+            if emulator.is_duplicate(user.id, text):
+                return _with_limits(problem(403, DUPLICATE_DETAIL), window, daily)
+            tweet = emulator.add_tweet(user.id, text)
+            daily.used += 1
+            payload = {"data": {"id": tweet.id, "text": text, "edit_history_tweet_ids": [tweet.id]}}
+            return _with_limits(json_response(201, payload), window, daily)
 
-    def delete_tweet(self, call: _Call) -> EmulatorResponse:
+    def delete_tweet(self, call: Call) -> EmulatorResponse:
         user = self._authenticated(call, v2=True)
         if isinstance(user, EmulatorResponse):
             return user
@@ -215,10 +254,10 @@ class Router:
                 return problem(404, f"Could not find tweet with id: [{tweet_id}].")
             if tweet.author_id != user.id:
                 return problem(403, "You are not authorized to delete this Tweet.")
-            del self.emulator.tweets[tweet_id]
+            self.emulator.delete_tweet(tweet_id)
         return json_response(200, {"data": {"deleted": True}})
 
-    def user_tweets(self, call: _Call) -> EmulatorResponse:
+    def user_tweets(self, call: Call) -> EmulatorResponse:
         user = self._authenticated(call, v2=True)
         if isinstance(user, EmulatorResponse):
             return user
@@ -226,7 +265,7 @@ class Router:
         try:
             limit = max(5, min(100, int(call.record.query.get("max_results", "10"))))
         except ValueError:
-            return _invalid("max_results", "max_results must be a number from 5 to 100.")
+            return invalid_request("max_results", "max_results must be a number from 5 to 100.")
         newest = sorted(self.emulator.tweets_by(author_id), key=lambda t: int(t.id), reverse=True)
         data = [{"id": t.id, "text": t.text} for t in newest[:limit]]
         meta: dict[str, Any] = {"result_count": len(data)}
@@ -234,22 +273,33 @@ class Router:
             meta.update(newest_id=data[0]["id"], oldest_id=data[-1]["id"])
         return json_response(200, {"data": data, "meta": meta} if data else {"meta": meta})
 
-    def verify_credentials(self, call: _Call) -> EmulatorResponse:
+    def verify_credentials(self, call: Call) -> EmulatorResponse:
         user = self._authenticated(call, v2=False)
         if isinstance(user, EmulatorResponse):
             return user
-        return json_response(
-            200,
-            {
-                "id": int(user.id),
-                "id_str": user.id,
-                "screen_name": user.screen_name,
-                "name": user.name,
-                "profile_image_url_https": self.emulator.avatar_url(user),
-            },
-        )
+        with self.emulator.lock:
+            now = self.emulator.clock()
+            window = self.emulator.windows.current(
+                user.id, "GET verify_credentials", VERIFY_CREDENTIALS_LIMIT, 900, now
+            )
+            if window.remaining == 0:
+                response = v1_error(429, 88, "Rate limit exceeded")
+            else:
+                window.used += 1
+                response = json_response(
+                    200,
+                    {
+                        "id": int(user.id),
+                        "id_str": user.id,
+                        "screen_name": user.screen_name,
+                        "name": user.name,
+                        "profile_image_url_https": user.profile_image_url,
+                    },
+                )
+            response.headers.update(window.headers("x-rate-limit"))
+            return response
 
-    def invalidate_token(self, call: _Call) -> EmulatorResponse:
+    def invalidate_token(self, call: Call) -> EmulatorResponse:
         user = self._authenticated(call, v2=False)
         if isinstance(user, EmulatorResponse):
             return user
@@ -257,11 +307,12 @@ class Router:
         self.emulator.revoke(token)
         return json_response(200, {"access_token": token})
 
-    def retired(self, call: _Call) -> EmulatorResponse:
+    def retired(self, call: Call) -> EmulatorResponse:
+        # Verified first: X's published signature example gets this answer only if it verifies.
         user = self._authenticated(call, v2=False)
         return user if isinstance(user, EmulatorResponse) else v1_error(403, 453, RETIRED)
 
-    def avatar(self, call: _Call) -> EmulatorResponse:
+    def avatar(self, call: Call) -> EmulatorResponse:
         user = self.emulator.users.get(_captured(_AVATAR_PATH, call.record.path))
         if user is None:
             return problem(404)
@@ -269,23 +320,39 @@ class Router:
 
     # --- for people running the emulator as a separate process ---------------------------------
 
-    def state(self, call: _Call) -> EmulatorResponse:
+    def state(self, call: Call) -> EmulatorResponse:
         return json_response(200, self.emulator.summary())
 
-    def reset(self, call: _Call) -> EmulatorResponse:
+    def reset(self, call: Call) -> EmulatorResponse:
         self.emulator.reset()
         return json_response(200, {"reset": True})
 
 
-class _Call:
-    """One request as the handlers see it."""
+def _wait(seconds: float, interrupt: threading.Event | None) -> bool:
+    """Sleep; True if cut short because the server is stopping."""
+    if interrupt is None:
+        time.sleep(seconds)
+        return False
+    return interrupt.wait(seconds)
 
-    def __init__(self, emulator, method, url, headers, body, record) -> None:
-        self.emulator, self.method, self.url = emulator, method, url
-        self.headers, self.body, self.record = headers, body, record
 
-    def oauth_args(self) -> tuple[str, str, str, dict[str, str]]:
-        return self.url, self.method, self.body.decode("utf-8", "replace"), self.headers
+def _tweet_text(body: bytes) -> str | EmulatorResponse:
+    """The text of a ``POST 2/tweets`` body, or X's 400 for it."""
+    try:
+        text = json.loads(body or b"null")["text"]
+    except (ValueError, TypeError, KeyError):
+        return invalid_request("text", "The `text` field must be a string in a JSON object body.")
+    if not isinstance(text, str):
+        return invalid_request("text", "The `text` field must be a string in a JSON object body.")
+    if not text.strip() or len(text) > MAX_TWEET_LENGTH:
+        return invalid_request("text", f"Tweet text must be 1 to {MAX_TWEET_LENGTH} characters.")
+    return text
+
+
+def _with_limits(response: EmulatorResponse, window: Window, daily: Window) -> EmulatorResponse:
+    response.headers.update(window.headers("x-rate-limit"))
+    response.headers.update(daily.headers("x-user-limit-24hour"))
+    return response
 
 
 def _captured(pattern: re.Pattern[str], path: str) -> str:
@@ -295,30 +362,18 @@ def _captured(pattern: re.Pattern[str], path: str) -> str:
     return match.group(1)
 
 
-def _claimed_identity(headers: dict[str, str]) -> tuple[str | None, str | None]:
-    """The consumer key and token an Authorization header names (not yet verified)."""
+def _claimed_identity(
+    headers: dict[str, str], query: dict[str, str], body: bytes
+) -> tuple[str | None, str | None]:
+    """The consumer key and token a request names, wherever its protocol parameters are.
+
+    Not yet verified: this only attributes requests in the log, faulted ones included.
+    """
+    params: dict[str, str] = dict(query)
     header = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
-    if not header.startswith("OAuth "):
-        return None, None
-    try:
-        params = dict(parse_authorization_header(header))
-    except (ValueError, TypeError):
-        return None, None
+    if header.startswith("OAuth "):
+        with contextlib.suppress(ValueError, TypeError):
+            params.update(parse_authorization_header(header))
+    elif b"oauth_consumer_key=" in body:
+        params.update(parse_qsl(body.decode("utf-8", "replace")))
     return params.get("oauth_consumer_key"), params.get("oauth_token")
-
-
-def _invalid(parameter: str, message: str) -> EmulatorResponse:
-    return json_response(
-        400,
-        {
-            "errors": [{"parameters": {parameter: []}, "message": message}],
-            "title": "Invalid Request",
-            "detail": "One or more parameters to your request was invalid.",
-            "type": "https://api.twitter.com/2/problems/invalid-request",
-        },
-    )
-
-
-def _with_headers(response: EmulatorResponse, headers: dict[str, str]) -> EmulatorResponse:
-    response.headers.update(headers)
-    return response

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import re
 from html import escape
 from http.cookies import SimpleCookie
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from twitter_oauth.testing.state import EmulatorResponse
+from twitter_oauth.testing.records import EmulatorResponse
 
 if TYPE_CHECKING:
-    from twitter_oauth.testing.state import XEmulator, XUser
+    from twitter_oauth.testing.records import XUser
+    from twitter_oauth.testing.state import XEmulator
 
 COOKIE = "x_emulator_user"
+_SCREEN_NAME = re.compile(r"[A-Za-z0-9_]{1,15}")
+_ACCESS = {
+    "read": "see your posts and your profile",
+    "write": "see your posts and your profile, and post for you",
+}
 _STYLE = """
 body{font:16px/1.5 system-ui,sans-serif;background:#f7f9f9;color:#0f1419;margin:0}
 main{max-width:28rem;margin:3rem auto;background:#fff;border:1px solid #cfd9de;
@@ -79,8 +86,11 @@ def authorize_page(
         f" @{escape(user.screen_name)} ({escape(user.name)})</label>"
         for user in users
     )
+    title = f"Authorize {record.consumer_key} to access your account?"
+    access = _ACCESS.get(record.access_type or "write", _ACCESS["write"])
     body = (
-        f"<h1>Authorize {escape(record.consumer_key)} to access your account?</h1>"
+        f"<h1>{escape(title)}</h1>"
+        f"<p>This application will be able to {access}.</p>"
         f'<form method="post" action="{escape(path)}">'
         f'<input type="hidden" name="oauth_token" value="{escape(token)}">'
         f"<fieldset><legend>Sign in as</legend>{choices}"
@@ -89,7 +99,7 @@ def authorize_page(
         '<button type="submit" name="action" value="authorize">Authorize app</button>'
         '<button type="submit" name="action" value="cancel">Cancel</button></div></form>'
     )
-    return html_page("Authorize an application", body)
+    return html_page(title, body)
 
 
 def authorize_answer(emulator: XEmulator, form: dict[str, str]) -> EmulatorResponse:
@@ -103,9 +113,16 @@ def authorize_answer(emulator: XEmulator, form: dict[str, str]) -> EmulatorRespo
             return html_page("Cancelled", "<h1>You did not authorize the app.</h1>")
         return _redirect(record.callback, {"denied": token})
     screen_name = (form.get("new_screen_name") or form.get("screen_name") or "").strip().lstrip("@")
-    if not screen_name:
-        return html_page("Choose an account", "<h1>Choose an account to sign in with.</h1>", 400)
-    user = emulator.user_by_screen_name(screen_name) or emulator.add_user(screen_name)
+    user = emulator.user_by_screen_name(screen_name) if screen_name else None
+    if user is None:
+        if not _SCREEN_NAME.fullmatch(screen_name):  # X's rule, for people made up on the page
+            return html_page(
+                "Choose an account",
+                "<h1>Choose an account to sign in with.</h1><p>A screen name is 1 to 15 "
+                "letters, digits or underscores. Go back and try again.</p>",
+                400,
+            )
+        user = emulator.add_user(screen_name)
     return _authorized(emulator, token, user)
 
 

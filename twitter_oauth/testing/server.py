@@ -1,46 +1,51 @@
-"""Serves an :class:`XEmulator` over HTTP/1.1 on loopback, with keep-alive."""
+"""Serves an :class:`XEmulator` over HTTP/1.1, with keep-alive, on loopback by default."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
+import sys
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
+from typing import Any
 
 from twitter_oauth.testing.state import XEmulator
 
 logger = logging.getLogger("twitter_oauth.testing")
 #: How soon stop() takes effect; each test starting and stopping one waits this long at most.
 SHUTDOWN_POLL_INTERVAL = 0.02
+#: How long stop() waits for each connection's thread once its socket is shut.
+JOIN_TIMEOUT = 2.0
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as at X
     server_version = "x-emulator"
-    # Headers and body leave in separate writes; without TCP_NODELAY, Nagle's algorithm
-    # and the client's delayed ACK add ~40 ms to every keep-alive request.
-    disable_nagle_algorithm = True
     sys_version = ""
-    emulator: XEmulator
-    verbose = False
-    handshake_delay = 0.0
-    server_host = "127.0.0.1"
-    server_port = 0
+    # Headers and body go out in one write, flushed after each answer; with separate
+    # writes, Nagle's algorithm and the client's delayed ACK add ~40 ms per request.
+    wbufsize = -1
+    disable_nagle_algorithm = True
+    server: _Server
 
     def setup(self) -> None:
         # Once per connection: what a TLS handshake with a distant X costs a new connection.
-        if self.handshake_delay:
-            time.sleep(self.handshake_delay)
+        if self.server.handshake_delay:
+            self.server.stopping.wait(self.server.handshake_delay)
         super().setup()
 
     def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self._read_body()
         scheme = self.headers.get("X-Forwarded-Proto", "http")
-        host = self.headers.get("Host") or f"{self.server_host}:{self.server_port}"
-        response = self.emulator.handle(
-            self.command, f"{scheme}://{host}{self.path}", dict(self.headers.items()), body
+        host = self.headers.get("Host") or self.server.authority
+        response = self.server.emulator.router.handle(
+            self.command,
+            f"{scheme}://{host}{self.path}",
+            dict(self.headers.items()),
+            body,
+            self.server.stopping,
         )
         if response.drop:
             self.close_connection = True
@@ -52,24 +57,87 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(response.body)
 
-    do_GET = do_POST = do_DELETE = do_PUT = _serve
+    do_GET = do_POST = do_DELETE = do_PUT = do_PATCH = _serve
 
-    def log_message(self, format: str, *args: object) -> None:
-        if self.verbose:
-            logger.info("%s %s", self.address_string(), format % args)
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks = []
+            while size := int(self.rfile.readline().split(b";")[0], 16):
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            while self.rfile.readline() not in (b"\r\n", b"\n", b""):  # trailers
+                pass
+            return b"".join(chunks)
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        if self.server.verbose:
+            logger.info("%s %s", self.client_address[0], format % args)
 
     def address_string(self) -> str:
-        return self.client_address[0]  # no reverse DNS lookup per request
+        return str(self.client_address[0])  # no reverse DNS lookup per request
 
 
 class _Server(ThreadingHTTPServer):
+    """Keeps track of open connections, so stop() can close them and join their threads."""
+
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = 128
 
+    def __init__(
+        self,
+        address: tuple[str, int],
+        emulator: XEmulator,
+        *,
+        verbose: bool,
+        handshake_delay: float,
+    ) -> None:
+        self.emulator, self.verbose, self.handshake_delay = emulator, verbose, handshake_delay
+        self.stopping = threading.Event()
+        self._connections: dict[socket.socket, threading.Thread] = {}
+        self._connections_lock = threading.Lock()
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        super().__init__(address, _Handler)
+        host = str(self.server_address[0])
+        self.authority = (
+            f"[{host}]:{self.server_port}" if ":" in host else f"{host}:{self.server_port}"
+        )
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        with self._connections_lock:
+            self._connections[request] = threading.current_thread()
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            with self._connections_lock:
+                self._connections.pop(request, None)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up, or stop() shutting a connection, is not worth a traceback.
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
+
+    def close_connections(self) -> None:
+        """Shut every open connection (waking its thread from a keep-alive read) and join."""
+        with self._connections_lock:
+            connections = list(self._connections.items())
+        for sock, _thread in connections:
+            with contextlib.suppress(OSError):  # already closed by its own thread
+                sock.shutdown(socket.SHUT_RDWR)
+        for _sock, thread in connections:
+            thread.join(JOIN_TIMEOUT)
+
 
 class EmulatorServer:
-    """``with EmulatorServer() as server: server.url``; ``port=0`` picks a free port."""
+    """``with EmulatorServer() as server: server.url``; ``port=0`` picks a free port.
+
+    ``handshake_delay``: seconds each new connection waits, as a TLS handshake with a
+    distant X would, for benchmarks that compare keeping connections alive with not.
+    """
 
     def __init__(
         self,
@@ -80,18 +148,13 @@ class EmulatorServer:
         verbose: bool = False,
         handshake_delay: float = 0.0,
     ) -> None:
-        """``handshake_delay``: seconds each new connection waits, as a TLS handshake would."""
         self.emulator = emulator or XEmulator()
-        attributes = {
-            "emulator": self.emulator,
-            "verbose": verbose,
-            "handshake_delay": handshake_delay,
-        }
-        handler: type[_Handler] = type("Handler", (_Handler,), attributes)
-        self._server = _Server((host, port), handler)
+        self._server = _Server(
+            (host, port), self.emulator, verbose=verbose, handshake_delay=handshake_delay
+        )
         self.host, self.port = str(self._server.server_address[0]), self._server.server_port
-        handler.server_host, handler.server_port = self.host, self.port
-        self.url = f"http://{self.host}:{self.port}"
+        #: The base URL, without a trailing slash.
+        self.url = f"http://{self._server.authority}"
         self.emulator.public_url = self.url
         self._thread: threading.Thread | None = None
 
@@ -99,20 +162,20 @@ class EmulatorServer:
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": SHUTDOWN_POLL_INTERVAL},
-            name="x-emulator",
+            name=f"x-emulator-{self.port}",
             daemon=True,
         )
         self._thread.start()
         return self
 
-    def serve_forever(self) -> None:
-        self._server.serve_forever()
-
     def stop(self) -> None:
+        """Stop accepting, cut delayed answers short, close every connection and the socket."""
+        self._server.stopping.set()
         if self._thread is not None:
             self._server.shutdown()
-            self._thread.join(timeout=5)
+            self._thread.join()
             self._thread = None
+        self._server.close_connections()
         self._server.server_close()
 
     def __enter__(self) -> EmulatorServer:

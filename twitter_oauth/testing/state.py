@@ -15,8 +15,33 @@ import string
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
+
+from twitter_oauth.testing.api import Router
+from twitter_oauth.testing.faults import Fault, take
+from twitter_oauth.testing.limits import NonceMemory, Windows
+from twitter_oauth.testing.oauth import Verifier
+from twitter_oauth.testing.records import (
+    AccessTokenRecord,
+    EmulatorResponse,
+    RecordedRequest,
+    RequestTokenRecord,
+    XTweet,
+    XUser,
+)
+
+__all__ = [
+    "DEMO_CONSUMER_KEY",
+    "DEMO_CONSUMER_SECRET",
+    "TEST_CONSUMER_KEY",
+    "TEST_CONSUMER_SECRET",
+    "EmulatorResponse",
+    "Fault",
+    "RecordedRequest",
+    "XEmulator",
+    "XTweet",
+    "XUser",
+]
 
 DEMO_CONSUMER_KEY = "demo-consumer-key"
 DEMO_CONSUMER_SECRET = "demo-consumer-secret"  # noqa: S105 - a public demo value
@@ -36,98 +61,15 @@ def random_token(length: int) -> str:
     return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(length))
 
 
-@dataclass
-class XUser:
-    id: str
-    screen_name: str
-    name: str
-
-
-@dataclass
-class XTweet:
-    id: str
-    author_id: str
-    text: str
-    created_at: float
-
-
-@dataclass
-class RequestTokenRecord:
-    token: str
-    secret: str
-    consumer_key: str
-    callback: str
-    created_at: float
-    verifier: str | None = None
-    user_id: str | None = None
-    used: bool = False
-
-
-@dataclass
-class AccessTokenRecord:
-    token: str
-    secret: str
-    consumer_key: str
-    user_id: str
-    revoked: bool = False
-
-
-@dataclass
-class Fault:
-    """What to do instead of (or before) answering a matching request."""
-
-    path: str
-    method: str | None = None
-    status: int | None = None
-    body: bytes | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-    drop: bool = False
-    garble: bool = False
-    times: int | None = 1
-    rate: float = 1.0
-    reset_in: int = 60
-    applied: int = 0
-
-    def matches(self, method: str, path: str) -> bool:
-        if self.method and self.method.upper() != method.upper():
-            return False
-        return path == self.path or (self.path.endswith("/") and path.startswith(self.path))
-
-
-@dataclass
-class RecordedRequest:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
-    status: int = 0
-    consumer_key: str | None = None
-    token: str | None = None
-    fault: bool = False
-    #: The emulator's clock when the request arrived, and the answer's headers.
-    at: float = 0.0
-    response_headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class EmulatorResponse:
-    status: int
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    #: Close the connection without answering (a dropped connection).
-    drop: bool = False
-
-
-@dataclass
-class _Window:
-    started: float
-    used: int = 0
-
-
 class XEmulator:
-    """X as far as this app needs it, as strict as X about signatures."""
+    """X as far as this app needs it, as strict as X about signatures.
+
+    ``consumers`` maps the registered apps' keys to their secrets (default: the demo and
+    the test pair). ``callback_urls=None`` approves any ``oauth_callback``; a list
+    approves those starting with one of its entries (and ``oob``). ``clock`` is what
+    timestamps, token lifetimes and rate-limit windows are measured against; ``seed``
+    makes ``inject(..., rate=...)`` repeatable.
+    """
 
     def __init__(
         self,
@@ -142,13 +84,12 @@ class XEmulator:
         seed: int | None = None,
         public_url: str = "http://127.0.0.1:8765",
     ) -> None:
-        from twitter_oauth.testing.api import Router
-        from twitter_oauth.testing.oauth import Verifier
-
-        self.consumers: dict[str, str] = dict(
-            consumers
-            or {DEMO_CONSUMER_KEY: DEMO_CONSUMER_SECRET, TEST_CONSUMER_KEY: TEST_CONSUMER_SECRET}
-        )
+        if consumers is None:
+            consumers = {
+                DEMO_CONSUMER_KEY: DEMO_CONSUMER_SECRET,
+                TEST_CONSUMER_KEY: TEST_CONSUMER_SECRET,
+            }
+        self.consumers: dict[str, str] = dict(consumers)
         self.callback_urls = callback_urls
         self.post_limit = post_limit
         self.post_window = post_window
@@ -156,10 +97,10 @@ class XEmulator:
         self.clock = clock
         self.timestamp_tolerance = timestamp_tolerance
         self.random = random.Random(seed)  # noqa: S311 - fault sampling, not security
-        self.public_url = public_url
         self.lock = threading.RLock()
-        self.users: dict[str, XUser] = {}
-        self._ids = itertools.count(1_860_000_000_000_000_000)
+        self.users: dict[str, XUser] = {}  # by id: the identity that does not change
+        self._public_url = public_url
+        self._tweet_ids = itertools.count(1_860_000_000_000_000_000)
         self._user_ids = itertools.count(9_000_000)
         for user_id, screen_name, name in SEED_USERS:
             self.add_user(screen_name, name, user_id)
@@ -175,51 +116,71 @@ class XEmulator:
             self.request_tokens: dict[str, RequestTokenRecord] = {}
             self.access_tokens: dict[str, AccessTokenRecord] = {}
             self.tweets: dict[str, XTweet] = {}
-            self.approvals: set[tuple[str, str]] = set()
-            self._nonces: dict[tuple[str, int, str, str], float] = {}
-            self._windows: dict[tuple[str, str], _Window] = {}
+            self.approvals: set[tuple[str, str]] = set()  # (user id, consumer key)
+            self.nonces = NonceMemory()
+            self.windows = Windows()
+            # (author id, text) -> post id, so a duplicate is found without a scan.
+            self._texts: dict[tuple[str, str], str] = {}
+
+    @property
+    def public_url(self) -> str:
+        """Where clients reach the emulator; avatar URLs point here."""
+        return self._public_url
+
+    @public_url.setter
+    def public_url(self, url: str) -> None:
+        with self.lock:
+            old, self._public_url = self._public_url, url
+            for user in self.users.values():
+                if user.profile_image_url.startswith(f"{old}/avatars/"):
+                    user.profile_image_url = self.avatar_url(user)
 
     # --- people and tokens ---------------------------------------------------------------------
 
     def add_user(
         self, screen_name: str, name: str | None = None, user_id: str | None = None
     ) -> XUser:
+        """A person who can sign in; ``user_id`` defaults to the next free numeric id."""
         with self.lock:
             user = XUser(
                 id=user_id or str(next(self._user_ids)),
                 screen_name=screen_name,
                 name=name or screen_name.title(),
             )
+            user.profile_image_url = self.avatar_url(user)
             self.users[user.id] = user
             return user
 
     def user_by_screen_name(self, screen_name: str) -> XUser | None:
+        """Screen names match without regard to case or a leading ``@``, as at X."""
+        wanted = screen_name.lstrip("@").lower()
         with self.lock:
-            wanted = screen_name.lower()
             return next((u for u in self.users.values() if u.screen_name.lower() == wanted), None)
 
     def avatar_url(self, user: XUser) -> str:
-        return f"{self.public_url}/avatars/{user.id}.svg"
+        return f"{self._public_url}/avatars/{user.id}.svg"
 
     def add_access_token(self, consumer_key: str, token: str, secret: str, user: XUser) -> None:
+        """Register a token pair as it is, e.g. X's published example credentials."""
         with self.lock:
+            self.users.setdefault(user.id, user)
             self.access_tokens[token] = AccessTokenRecord(token, secret, consumer_key, user.id)
 
     def issue_access_token(self, consumer_key: str, user: XUser) -> tuple[str, str]:
-        """The user's live token for this consumer (X hands the same one back), or a new one."""
+        """The user's live token pair for this app (X hands the same one back), or a new one."""
         with self.lock:
             for record in self.access_tokens.values():
-                if (record.consumer_key, record.user_id) == (
-                    consumer_key,
-                    user.id,
-                ) and not record.revoked:
+                live = not record.revoked and record.consumer_key == consumer_key
+                if live and record.user_id == user.id:
                     return record.token, record.secret
             token = f"{user.id}-{random_token(40)}"
             secret = random_token(45)
             self.add_access_token(consumer_key, token, secret, user)
             return token, secret
 
-    def create_request_token(self, consumer_key: str, callback: str) -> RequestTokenRecord:
+    def create_request_token(
+        self, consumer_key: str, callback: str, access_type: str | None = None
+    ) -> RequestTokenRecord:
         with self.lock:
             record = RequestTokenRecord(
                 token=random_token(27),
@@ -227,11 +188,13 @@ class XEmulator:
                 consumer_key=consumer_key,
                 callback=callback,
                 created_at=self.clock(),
+                access_type=access_type,
             )
             self.request_tokens[record.token] = record
             return record
 
     def live_request_token(self, token: str) -> RequestTokenRecord | None:
+        """The request token if it can still be authorized or exchanged."""
         with self.lock:
             record = self.request_tokens.get(token)
             if record is None or record.used:
@@ -241,17 +204,22 @@ class XEmulator:
             return record
 
     def authorize(self, request_token: str, user: XUser) -> str:
-        """What "Authorize app" does: returns the verifier (a 7-digit PIN for ``oob``)."""
+        """What "Authorize app" does: returns the verifier (a 7-digit PIN for ``oob``).
+
+        Raises ``KeyError`` for a request token that is unknown, used, denied or expired.
+        """
         with self.lock:
             record = self.live_request_token(request_token)
             if record is None:
                 raise KeyError(f"no live request token {request_token!r}")
+            if record.verifier is None or record.user_id != user.id:  # a second click: same PIN
+                record.verifier = (
+                    "".join(secrets.choice(string.digits) for _ in range(7))
+                    if record.callback == "oob"
+                    else random_token(32)
+                )
             record.user_id = user.id
-            record.verifier = (
-                "".join(secrets.choice(string.digits) for _ in range(7))
-                if record.callback == "oob"
-                else random_token(32)
-            )
+            self.users.setdefault(user.id, user)
             self.approvals.add((user.id, record.consumer_key))
             return record.verifier
 
@@ -266,7 +234,7 @@ class XEmulator:
         """Consume an authorized request token for the user's access token."""
         with self.lock:
             record = self.request_tokens[request_token]
-            if record.user_id is None:  # verification already required an authorized token
+            if record.user_id is None:  # verification already requires an authorized token
                 raise KeyError(f"request token {request_token!r} was never authorized")
             record.used = True
             token, _secret = self.issue_access_token(
@@ -275,6 +243,7 @@ class XEmulator:
             return self.access_tokens[token]
 
     def revoke(self, access_token: str) -> None:
+        """From now on the token is refused everywhere (401, code 89)."""
         with self.lock:
             record = self.access_tokens.get(access_token)
             if record is not None:
@@ -285,47 +254,38 @@ class XEmulator:
             return True
         return any(callback.startswith(prefix) for prefix in self.callback_urls)
 
-    def remember_nonce(self, consumer_key: str, timestamp: int, nonce: str, token: str) -> bool:
-        """False if this nonce was already used with this timestamp (a replay)."""
+    def remember_nonce(self, consumer_key: str, timestamp: int, nonce: str) -> bool:
+        """False if this app already used this nonce with this timestamp (a replay)."""
         with self.lock:
-            now = self.clock()
-            key = (consumer_key, timestamp, nonce, token)
-            if key in self._nonces:
-                return False
-            if len(self._nonces) > 10_000:  # outside the window a replay fails on its timestamp
-                horizon = now - 2 * self.timestamp_tolerance
-                self._nonces = {k: t for k, t in self._nonces.items() if t >= horizon}
-            self._nonces[key] = now
-            return True
+            return self.nonces.first_use(
+                consumer_key, timestamp, nonce, self.clock(), self.timestamp_tolerance
+            )
 
-    # --- posts and limits ----------------------------------------------------------------------
+    # --- posts ---------------------------------------------------------------------------------
 
     def tweets_by(self, user_or_id: XUser | str) -> list[XTweet]:
+        """The user's live posts, oldest first."""
         user_id = user_or_id.id if isinstance(user_or_id, XUser) else user_or_id
         with self.lock:
             return [tweet for tweet in self.tweets.values() if tweet.author_id == user_id]
 
-    def next_tweet_id(self) -> str:
+    def is_duplicate(self, user_id: str, text: str) -> bool:
+        """Whether the user has a live post with exactly this text (X refuses it, 403)."""
         with self.lock:
-            return str(next(self._ids))
+            tweet = self.tweets.get(self._texts.get((user_id, text), ""))
+            return tweet is not None and (tweet.author_id, tweet.text) == (user_id, text)
 
-    def take_from_window(
-        self, user_id: str, endpoint: str, limit: int, length: int
-    ) -> tuple[bool, dict[str, str]]:
-        """Count one call against a fixed window; returns (allowed, X's headers for it)."""
+    def add_tweet(self, user_id: str, text: str) -> XTweet:
         with self.lock:
-            now = self.clock()
-            window = self._windows.get((user_id, endpoint))
-            if window is None or now >= window.started + length:
-                window = self._windows[(user_id, endpoint)] = _Window(started=now)
-            allowed = window.used < limit
-            if allowed:
-                window.used += 1
-            return allowed, {
-                "limit": str(limit),
-                "remaining": str(max(0, limit - window.used)),
-                "reset": str(int(window.started + length)),
-            }
+            tweet = XTweet(str(next(self._tweet_ids)), user_id, text, self.clock())
+            self.tweets[tweet.id] = tweet
+            self._texts[(user_id, text)] = tweet.id
+            return tweet
+
+    def delete_tweet(self, tweet_id: str) -> None:
+        with self.lock:
+            tweet = self.tweets.pop(tweet_id)
+            self._texts.pop((tweet.author_id, tweet.text), None)
 
     # --- faults and the log --------------------------------------------------------------------
 
@@ -344,7 +304,14 @@ class XEmulator:
         rate: float = 1.0,
         reset_in: int = 60,
     ) -> Fault:
-        """Make matching requests fail. ``times=None``: until cleared; ``rate``: a share of them."""
+        """Make matching requests fail, before authentication, as an outage or a proxy would.
+
+        ``status`` answers with X's usual body for it (unless ``body`` is given); ``delay``
+        holds the request up, then answers normally unless another option applies; ``drop``
+        closes the connection unanswered; ``garble`` answers 200 with an unreadable body.
+        ``times=None`` applies until cleared; ``rate`` applies to a random share of matching
+        requests; ``reset_in`` is how far ahead an injected 429's ``x-rate-limit-reset`` is.
+        """
         fault = Fault(
             path=path,
             method=method,
@@ -368,20 +335,10 @@ class XEmulator:
 
     def take_fault(self, method: str, path: str) -> Fault | None:
         with self.lock:
-            for fault in self.faults:
-                if not fault.matches(method, path):
-                    continue
-                if fault.rate < 1.0 and self.random.random() >= fault.rate:
-                    continue
-                fault.applied += 1
-                if fault.times is not None:
-                    fault.times -= 1
-                    if fault.times <= 0:
-                        self.faults.remove(fault)
-                return fault
-            return None
+            return take(self.faults, method, path, self.random)
 
     def count(self, path: str | None = None, method: str | None = None) -> int:
+        """How many requests reached the emulator, optionally only those to a path or method."""
         with self.lock:
             return sum(
                 1
