@@ -120,6 +120,50 @@ class TwitterRateLimited(TwitterError):
         return max(0.0, (self.reset_at - now).total_seconds())
 
 
+class TwitterAppHeld(TwitterError):
+    """X refused the whole app, not one account: every post of every account waits.
+
+    ``hold_reason`` names the hold (see :class:`twitter_oauth.models.AppHold`);
+    ``until`` is when it ends by itself (UTC), ``None`` when X gave no end, in
+    which case one post every ``APP_HOLD_PROBE_INTERVAL`` seconds probes it.
+    """
+
+    default_message = "X (Twitter) is refusing requests of this app."
+    hold_reason = "app_held"
+
+    def __init__(self, message: str | None = None, *, until: dt.datetime | None = None, **kw):
+        self.until = until
+        super().__init__(message, **kw)
+
+
+class TwitterCreditsDepleted(TwitterAppHeld):
+    """X answered 402: the app's pay-per-use credits are spent, until someone adds more."""
+
+    default_message = "X (Twitter) refused the request: the app's credits are depleted."
+    hold_reason = "credits_depleted"
+
+
+class TwitterUsageCapped(TwitterAppHeld):
+    """X answered 429 ``usage-capped``: the app reached its monthly cap (no reset time)."""
+
+    default_message = "X (Twitter) refused the request: the app's monthly usage cap is reached."
+    hold_reason = "usage_capped"
+
+
+class TwitterAppDailyCapReached(TwitterAppHeld):
+    """X answered 429 with ``x-app-limit-24hour-remaining: 0``: the app's 24-hour post cap."""
+
+    default_message = "X (Twitter) refused the post: the app's 24-hour post cap is reached."
+    hold_reason = "app_daily_cap"
+
+
+class TwitterSpendLimitReached(TwitterAppHeld):
+    """The call was not made: it would take today's estimated spend past ``DAILY_SPEND_LIMIT``."""
+
+    default_message = "The request was not sent: today's spending limit for X is reached."
+    hold_reason = "spend_limit"
+
+
 class TwitterBadRequest(TwitterError):
     """X refused the request as malformed (400 and other 4xx not above)."""
 

@@ -14,6 +14,11 @@ rolls it back).
 ``account_tokens_revoked(account, reason)``
     The access token no longer works: revoked here on unlink, or refused by X
     with a 401. ``reason`` is ``"unlinked"`` or ``"refused_by_x"``.
+``app_hold_started(hold)`` and ``app_hold_ended(hold)``
+    X refused the whole app (credits depleted, monthly usage cap, the app's
+    24-hour cap, or this site's own daily spending limit): no post of any
+    account is sent while the hold lasts. Sent with ``sender=AppHold``, once
+    when the hold starts and once when it ends.
 """
 
 from django.dispatch import Signal
@@ -22,3 +27,5 @@ account_linked = Signal()
 account_unlinked = Signal()
 user_signed_in = Signal()
 account_tokens_revoked = Signal()
+app_hold_started = Signal()
+app_hold_ended = Signal()
