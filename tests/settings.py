@@ -83,4 +83,8 @@ TWITTER_OAUTH = {
     "POST_MAX_ATTEMPTS": env.int("TEST_POST_MAX_ATTEMPTS", default=6),
     "POST_RETRY_BACKOFF": env.float("TEST_POST_RETRY_BACKOFF", default=30.0),
     "POST_RETRY_BACKOFF_MAX": env.float("TEST_POST_RETRY_BACKOFF_MAX", default=3600.0),
+    # In-process tests write the usage ledger themselves (flush()), inside their transaction;
+    # a worker a test starts gets the timer with TEST_USAGE_FLUSH_INTERVAL.
+    "USAGE_FLUSH_INTERVAL": env.float("TEST_USAGE_FLUSH_INTERVAL", default=None),
+    "USAGE_LEDGER": env.bool("TEST_USAGE_LEDGER", default=True),
 }

@@ -40,6 +40,7 @@ from twitter_oauth.responses import (
     read_data,
     read_json,
 )
+from twitter_oauth.usage import ledger
 
 __all__ = [
     "DUPLICATE_DETAIL",
@@ -124,7 +125,8 @@ class TwitterClient:
 
     Cheap to build: the HTTP connections belong to the process-wide session, so
     build one per account and per task freely. Arguments left out come from
-    ``TWITTER_OAUTH``.
+    ``TWITTER_OAUTH``. ``account_id`` is whom the usage ledger counts the requests
+    under (the linked account's primary key; ``None`` for requests made for no account).
     """
 
     def __init__(
@@ -137,6 +139,7 @@ class TwitterClient:
         api_url: str | None = None,
         authorize_url: str | None = None,
         session: requests.Session | None = None,
+        account_id: int | None = None,
     ) -> None:
         self.consumer_key = consumer_key or app_settings.CONSUMER_KEY
         self._consumer_secret = consumer_secret or app_settings.CONSUMER_SECRET
@@ -145,6 +148,7 @@ class TwitterClient:
         self.api_url = (api_url or app_settings.API_URL).rstrip("/")
         self.authorize_base = (authorize_url or app_settings.AUTHORIZE_URL).rstrip("/")
         self._session = session
+        self.account_id = account_id
 
     def __repr__(self) -> str:
         return f"<TwitterClient consumer={self.consumer_key!r} api_url={self.api_url!r}>"
@@ -262,6 +266,39 @@ class TwitterClient:
         callback_uri: str | None = None,
         verifier: str | None = None,
     ) -> XResponse:
+        # Counted in the usage ledger whatever happens; refused here past the spending limit.
+        call = ledger.before_send(
+            method, path, params=params, json_body=json_body, account_id=self.account_id
+        )
+        response: XResponse | None = None
+        try:
+            response = self._exchange(
+                method,
+                path,
+                params=params,
+                data=data,
+                json_body=json_body,
+                callback_uri=callback_uri,
+                verifier=verifier,
+            )
+        finally:
+            ledger.after_answer(call, response)
+        url = f"{self.api_url}/{path.lstrip('/')}"
+        if response.status >= 300:
+            raise error_for_response(response, method=method, path=path, url=url)
+        return response
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None,
+        data: Mapping[str, str] | None,
+        json_body: Any,
+        callback_uri: str | None,
+        verifier: str | None,
+    ) -> XResponse:
         url = f"{self.api_url}/{path.lstrip('/')}"
         auth = OAuth1(
             self.consumer_key,
@@ -305,8 +342,6 @@ class TwitterClient:
             response.status,
             (time.monotonic() - started) * 1000,
         )
-        if response.status >= 300:
-            raise error_for_response(response, method=method, path=path, url=url)
         return response
 
 

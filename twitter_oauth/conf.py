@@ -13,6 +13,8 @@ from typing import Any
 from django.conf import settings
 from django.shortcuts import resolve_url
 
+from twitter_oauth.pricing import DEFAULT_PRICES
+
 #: Every setting the app reads, with its default.
 DEFAULTS: dict[str, Any] = {
     # Credentials of the app registered at X (developer portal, "Keys and tokens").
@@ -59,8 +61,16 @@ DEFAULTS: dict[str, Any] = {
     "SCHEDULE_ETA_HORIZON": 300,
     # Seconds after which a post a task was enqueued for, still pending, is enqueued again.
     "REQUEUE_AFTER": 300,
-    # Seconds after which a sign-in also refreshes the profile (name, avatar) in the background.
+    # Seconds after which the profile (name, avatar) is read again; None: read once, at linking.
     "PROFILE_REFRESH_INTERVAL": 86400,
+    # X's prices in US dollars by what it bills (post, post_with_url, post_read, user_read).
+    "PRICES": DEFAULT_PRICES,
+    # Dollars a UTC day may spend at X, as the usage ledger estimates it; None: no limit.
+    "DAILY_SPEND_LIMIT": None,
+    # Count every request to X in the usage ledger (False: nothing is counted or limited).
+    "USAGE_LEDGER": True,
+    # Seconds between writes of the ledger's counts; None: only at exit and by flush().
+    "USAGE_FLUSH_INTERVAL": 5.0,
 }
 
 
@@ -154,8 +164,28 @@ class AppSettings:
         return self.get("CREATE_USER") or None
 
     @property
-    def PROFILE_REFRESH_INTERVAL(self) -> int:
-        return int(self.get("PROFILE_REFRESH_INTERVAL"))
+    def PROFILE_REFRESH_INTERVAL(self) -> int | None:
+        value = self.get("PROFILE_REFRESH_INTERVAL")
+        return None if value is None else int(value)
+
+    @property
+    def PRICES(self) -> dict[str, float]:
+        # A partial table overrides only the prices it names.
+        return {**DEFAULT_PRICES, **(self.get("PRICES") or {})}
+
+    @property
+    def DAILY_SPEND_LIMIT(self) -> float | None:
+        value = self.get("DAILY_SPEND_LIMIT")
+        return None if value is None else float(value)
+
+    @property
+    def USAGE_LEDGER(self) -> bool:
+        return bool(self.get("USAGE_LEDGER"))
+
+    @property
+    def USAGE_FLUSH_INTERVAL(self) -> float | None:
+        value = self.get("USAGE_FLUSH_INTERVAL")
+        return None if value is None else float(value)
 
     @property
     def POST_MAX_ATTEMPTS(self) -> int:

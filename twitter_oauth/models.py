@@ -113,3 +113,39 @@ class ScheduledTweet(models.Model):
 
     def __repr__(self) -> str:
         return f"<ScheduledTweet pk={self.pk} account={self.account_id} status={self.status}>"
+
+
+class UsageRecord(models.Model):
+    """What this site asked of X on one UTC day, at one endpoint, for one account.
+
+    Written by the usage ledger (:mod:`twitter_oauth.usage`), which adds its counts to the
+    row. ``account_id`` is the :class:`TwitterAccount`'s primary key, kept after the account
+    is unlinked, or 0 for requests made for no account (the sign-in's token exchanges).
+    Dollars are stored in whole millionths, so that sums are exact in every database.
+    """
+
+    day = models.DateField(_("day (UTC)"))
+    endpoint = models.CharField(_("endpoint"), max_length=200)
+    account_id = models.BigIntegerField(_("X account"), default=0)
+    requests = models.PositiveBigIntegerField(_("requests"), default=0)
+    succeeded = models.PositiveBigIntegerField(_("succeeded"), default=0)
+    billed_units = models.PositiveBigIntegerField(_("billed units"), default=0)
+    usd_micros = models.BigIntegerField(_("millionths of a US dollar"), default=0)
+
+    class Meta:
+        verbose_name = _("X usage")
+        verbose_name_plural = _("X usage")
+        ordering = ("-day", "endpoint", "account_id")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "endpoint", "account_id"], name="twitter_oau_usage_key"
+            )
+        ]
+        indexes = [models.Index(fields=["account_id", "day"], name="twitter_oau_usage_acct_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.endpoint} (account {self.account_id or '-'})"
+
+    @property
+    def usd(self) -> float:
+        return round(self.usd_micros / 1_000_000, 6)

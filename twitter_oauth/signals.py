@@ -19,6 +19,11 @@ rolls it back).
     24-hour cap, or this site's own daily spending limit): no post of any
     account is sent while the hold lasts. Sent with ``sender=AppHold``, once
     when the hold starts and once when it ends.
+``spend_limit_reached(day, limit, spent, until)``
+    A request was not sent because it would take the day's estimated spending at
+    X past ``DAILY_SPEND_LIMIT``. Sent with ``sender=UsageRecord``, once per UTC
+    ``day`` in each process that meets the limit; ``limit`` and ``spent`` are
+    dollars, ``until`` the next UTC midnight, when requests resume.
 """
 
 from django.dispatch import Signal
@@ -29,3 +34,4 @@ user_signed_in = Signal()
 account_tokens_revoked = Signal()
 app_hold_started = Signal()
 app_hold_ended = Signal()
+spend_limit_reached = Signal()

@@ -54,8 +54,11 @@ class LinkResult:
 
 
 def client_for(account: TwitterAccount) -> TwitterClient:
-    """An authenticated client for a stored account (tweepy's ``set_access_token``)."""
-    return TwitterClient(account.access_token, account.access_token_secret)
+    """An authenticated client for a stored account (tweepy's ``set_access_token``).
+
+    Its requests are counted under the account in the usage ledger.
+    """
+    return TwitterClient(account.access_token, account.access_token_secret, account_id=account.pk)
 
 
 # --- sign in and link ---------------------------------------------------------------------------
@@ -204,7 +207,7 @@ def unlink(account: TwitterAccount, *, request: HttpRequest | None = None) -> No
     usable password and no other linked X account.
     """
     user = account.user
-    token, secret = account.access_token, account.access_token_secret
+    token, secret, account_id = account.access_token, account.access_token_secret, account.pk
     with transaction.atomic():
         # Locking the user's accounts makes two concurrent unlinks of the last two see each other.
         linked = list(
@@ -221,7 +224,7 @@ def unlink(account: TwitterAccount, *, request: HttpRequest | None = None) -> No
                 % {"screen_name": account.screen_name}
             )
         account.delete()
-    revoked = _revoke_at_x(account, TwitterClient(token, secret))
+    revoked = _revoke_at_x(account, TwitterClient(token, secret, account_id=account_id))
     if revoked:
         signals.account_tokens_revoked.send(
             sender=TwitterAccount, account=account, reason="unlinked"
@@ -276,11 +279,16 @@ def refresh_profile(account: TwitterAccount) -> TwitterAccount:
 
 
 def stale_account_ids(*, limit: int = 200) -> list[int]:
-    """Accounts not verified at X for ``PROFILE_REFRESH_INTERVAL``, oldest first."""
-    threshold = timezone.now() - dt.timedelta(seconds=app_settings.PROFILE_REFRESH_INTERVAL)
-    stale = TwitterAccount.objects.filter(revoked_at__isnull=True).filter(
-        Q(verified_at__isnull=True) | Q(verified_at__lt=threshold)
-    )
+    """Accounts not verified at X for ``PROFILE_REFRESH_INTERVAL``, oldest first.
+
+    With ``PROFILE_REFRESH_INTERVAL = None`` only accounts whose profile was never read
+    are stale: a profile read costs $0.01 at X, so it is read once and not again.
+    """
+    interval = app_settings.PROFILE_REFRESH_INTERVAL
+    never_read = Q(verified_at__isnull=True)
+    if interval is not None:
+        never_read |= Q(verified_at__lt=timezone.now() - dt.timedelta(seconds=interval))
+    stale = TwitterAccount.objects.filter(revoked_at__isnull=True).filter(never_read)
     return list(stale.order_by("verified_at").values_list("pk", flat=True)[:limit])
 
 
@@ -290,7 +298,10 @@ def _refresh_profile_later(result: LinkResult) -> None:
     if (
         not result.created_account
         and account.verified_at is not None
-        and (timezone.now() - account.verified_at).total_seconds() < stale_after
+        and (
+            stale_after is None
+            or (timezone.now() - account.verified_at).total_seconds() < stale_after
+        )
     ):
         return
     from twitter_oauth import tasks
