@@ -18,6 +18,7 @@ from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
 from twitter_oauth.conf import DEFAULTS
+from twitter_oauth.pricing import DEFAULT_PRICES
 
 HINT_SETTINGS = "See the settings reference of django-twitter-oauth."
 NUMBERS = (
@@ -26,7 +27,6 @@ NUMBERS = (
     "POOL_SIZE",
     "MAX_PENDING_FLOWS",
     "PENDING_FLOW_TTL",
-    "PROFILE_REFRESH_INTERVAL",
     "POST_MAX_ATTEMPTS",
     "POST_RETRY_BACKOFF",
     "POST_RETRY_BACKOFF_MAX",
@@ -41,7 +41,11 @@ INTEGERS = {
     "PROFILE_REFRESH_INTERVAL",
     "POST_MAX_ATTEMPTS",
 }
+#: Numbers for which None means "never" (no periodic refresh, no timer).
+OPTIONAL_NUMBERS = ("PROFILE_REFRESH_INTERVAL", "USAGE_FLUSH_INTERVAL")
 ACCESS_TYPES = (None, "read", "write")
+#: The ledger shows a request within this many seconds (DESIGN's promise to readers of it).
+USAGE_VISIBLE_WITHIN = 10
 
 
 @register(Tags.security, "twitter_oauth")
@@ -67,6 +71,7 @@ def check_settings(
     messages += _check_numbers(value)
     messages += _check_session_factory(value)
     messages += _check_flow_settings(value)
+    messages += _check_usage_settings(value)
     messages += _check_session_cookie()
     unknown = sorted(set(raw) - set(DEFAULTS))
     if unknown:
@@ -205,12 +210,16 @@ def _check_token_keys(value: dict[str, Any]) -> list[CheckMessage]:
 
 def _check_numbers(value: dict[str, Any]) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
-    for name in NUMBERS:
+    for name in NUMBERS + OPTIONAL_NUMBERS:
         number = value[name]
+        if number is None and name in OPTIONAL_NUMBERS:
+            continue
         integral = name in INTEGERS
         valid_type = isinstance(number, int) if integral else isinstance(number, int | float)
         if isinstance(number, bool) or not valid_type or number <= 0:
             kind = "a positive whole number" if integral else "a positive number of seconds"
+            if name in OPTIONAL_NUMBERS:
+                kind += " or None"
             messages.append(
                 Error(
                     f"TWITTER_OAUTH['{name}'] must be {kind}.",
@@ -301,6 +310,72 @@ def _check_flow_settings(value: dict[str, Any]) -> list[CheckMessage]:
             )
         )
     return messages
+
+
+def _check_usage_settings(value: dict[str, Any]) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    prices = value["PRICES"]
+    problem = _prices_problem(prices)
+    if problem:
+        messages.append(
+            Error(
+                f"TWITTER_OAUTH['PRICES'] is not usable: {problem}.",
+                hint=f"Give dollars by what X bills: {', '.join(DEFAULT_PRICES)}. {HINT_SETTINGS}",
+                id="twitter_oauth.E020",
+            )
+        )
+    limit = value["DAILY_SPEND_LIMIT"]
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, int | float) or limit <= 0
+    ):
+        messages.append(
+            Error(
+                "TWITTER_OAUTH['DAILY_SPEND_LIMIT'] must be a positive number of dollars or None.",
+                hint=f"Got {limit!r}. {HINT_SETTINGS}",
+                id="twitter_oauth.E021",
+            )
+        )
+    if not isinstance(value["USAGE_LEDGER"], bool):
+        messages.append(
+            Error(
+                "TWITTER_OAUTH['USAGE_LEDGER'] must be True or False.",
+                hint=f"Got {value['USAGE_LEDGER']!r}.",
+                id="twitter_oauth.E022",
+            )
+        )
+    elif limit is not None and not value["USAGE_LEDGER"]:
+        messages.append(
+            Error(
+                "TWITTER_OAUTH['DAILY_SPEND_LIMIT'] is set but USAGE_LEDGER is off.",
+                hint="The limit is enforced from the ledger's counts: turn USAGE_LEDGER on.",
+                id="twitter_oauth.E022",
+            )
+        )
+    interval = value["USAGE_FLUSH_INTERVAL"]
+    if isinstance(interval, int | float) and interval > USAGE_VISIBLE_WITHIN:
+        messages.append(
+            Warning(
+                f"TWITTER_OAUTH['USAGE_FLUSH_INTERVAL'] is over {USAGE_VISIBLE_WITHIN} seconds.",
+                hint=(
+                    "Requests take that long to show in the ledger, and a crash loses that many "
+                    "seconds of counts."
+                ),
+                id="twitter_oauth.W020",
+            )
+        )
+    return messages
+
+
+def _prices_problem(prices: Any) -> str | None:
+    if not isinstance(prices, dict):
+        return f"it must be a dict, not {type(prices).__name__}"
+    unknown = sorted(set(prices) - set(DEFAULT_PRICES))
+    if unknown:
+        return f"unknown keys {', '.join(map(str, unknown))}"
+    for key, price in prices.items():
+        if isinstance(price, bool) or not isinstance(price, int | float) or price < 0:
+            return f"{key} must be a number of dollars, 0 or more (got {price!r})"
+    return None
 
 
 def _check_session_cookie() -> list[CheckMessage]:

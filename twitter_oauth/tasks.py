@@ -12,7 +12,12 @@ import random
 from celery import Task, shared_task
 
 from twitter_oauth import services
-from twitter_oauth.exceptions import TwitterRateLimited, TwitterTokenRevoked, TwitterUnavailable
+from twitter_oauth.exceptions import (
+    TwitterRateLimited,
+    TwitterSpendLimitReached,
+    TwitterTokenRevoked,
+    TwitterUnavailable,
+)
 from twitter_oauth.models import TwitterAccount
 from twitter_oauth.services import posting
 
@@ -61,6 +66,9 @@ def refresh_profile(self: Task, account_id: int) -> None:
         services.refresh_profile(account)
     except TwitterTokenRevoked:
         logger.info("X account %s revoked access; marked revoked", account.twitter_id)
+    except TwitterSpendLimitReached as exc:
+        # An optional read: skipped, not retried; the next periodic run finds the account stale.
+        logger.info("Profile of X account %s not refreshed: %s", account.twitter_id, exc)
     except TwitterRateLimited as exc:
         # Waiting for X's reset does not use up the retries meant for outages.
         wait = (exc.seconds_until_reset() or 60) + random.uniform(0, 10)  # noqa: S311

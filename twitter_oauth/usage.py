@@ -172,7 +172,7 @@ class UsageLedger:
             if call.reserved:
                 self._reserved_usd[call.day] -= call.reserved
                 call.reserved = 0
-            self._pending_count += 1
+            self._pending_count += counts.requests
             full = self._pending_count >= BATCH_SIZE
         self._after_add(full)
 
