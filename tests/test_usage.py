@@ -13,12 +13,13 @@ from celery.signals import worker_process_shutdown
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from tests.signin_helpers import receiving
 from twitter_oauth import services, signals, tasks
 from twitter_oauth.client import TwitterClient
 from twitter_oauth.exceptions import TwitterSpendLimitReached, TwitterUnavailable
-from twitter_oauth.models import UsageRecord
+from twitter_oauth.models import AppHold, ScheduledTweet, UsageRecord
 from twitter_oauth.usage import NO_ACCOUNT, Call, Counts, UsageLedger, ledger
 
 pytestmark = pytest.mark.django_db
@@ -33,7 +34,7 @@ def account(linked_account):
 
 @pytest.fixture
 def clock(monkeypatch):
-    """The ledger's clock, moved by the test: ``clock.now`` is what it answers."""
+    """Django's clock, which the ledger and the holds read, moved by the test (``clock.now``)."""
 
     class Clock:
         now = dt.datetime(2026, 6, 15, 22, 0, tzinfo=dt.UTC)
@@ -42,7 +43,7 @@ def clock(monkeypatch):
             return self.now
 
     fixed = Clock()
-    monkeypatch.setattr(ledger, "clock", fixed)
+    monkeypatch.setattr(timezone, "now", fixed)
     return fixed
 
 
@@ -65,8 +66,9 @@ def stored():
 
 
 def test_a_post_is_counted_without_a_query_and_written_at_flush(account, clock):
+    client = services.client_for(account)
     with CaptureQueriesContext(connection) as queries:
-        services.post_tweet(account, "hello")
+        client.create_tweet("hello")
     assert [q["sql"] for q in queries] == []
     assert ledger.pending_requests == 1
     assert ledger.flush() == 1
@@ -307,20 +309,20 @@ def test_past_the_limit_the_fourth_post_and_the_refresh_wait_for_the_next_utc_da
 ):
     for n in range(3):
         services.post_tweet(account, f"post {n}")
-    sent_to_x = x_emulator.state.count("/2/tweets", "POST")
     with (
         receiving(signals.spend_limit_reached) as seen,
         pytest.raises(TwitterSpendLimitReached) as refused,
     ):
         services.post_tweet(account, "the fourth")
-    assert x_emulator.state.count("/2/tweets", "POST") == sent_to_x == 3
+    assert x_emulator.state.count("/2/tweets", "POST") == 3
     midnight = dt.datetime(2026, 6, 16, tzinfo=dt.UTC)
     assert refused.value.until == midnight
-    assert refused.value.hold_reason == "spend_limit"
     assert seen == [
         {"signal": signals.spend_limit_reached, "day": DAY, "limit": 0.05, "spent": 0.045,
          "until": midnight}
     ]  # fmt: skip
+    hold = AppHold.objects.get(reason=AppHold.Reason.SPEND_LIMIT)
+    assert hold.active and hold.until == midnight
 
     tasks.refresh_profile.delay(account.pk)
     assert x_emulator.state.count("/2/users/me") == 0
@@ -332,6 +334,26 @@ def test_past_the_limit_the_fourth_post_and_the_refresh_wait_for_the_next_utc_da
     tasks.refresh_profile.delay(account.pk)
     assert x_emulator.state.count("/2/tweets", "POST") == 4
     assert x_emulator.state.count("/2/users/me") == 1
+
+
+def test_past_the_limit_a_scheduled_post_stays_pending_until_the_next_utc_day(
+    account, clock, limited, x_emulator
+):
+    posts = [
+        ScheduledTweet.objects.create(account=account, text=f"post {n}", send_at=clock.now)
+        for n in range(4)
+    ]
+    services.send_due()
+    statuses = [post.status for post in ScheduledTweet.objects.order_by("pk")]
+    assert statuses == ["sent", "sent", "sent", "pending"]
+    assert x_emulator.state.count("/2/tweets", "POST") == 3
+    held = ScheduledTweet.objects.get(pk=posts[3].pk)
+    assert held.attempts == 0 and "spending limit" in held.last_error
+
+    clock.now = dt.datetime(2026, 6, 16, 0, 1, tzinfo=dt.UTC)
+    services.send_due()
+    assert ScheduledTweet.objects.get(pk=posts[3].pk).status == "sent"
+    assert x_emulator.state.count("/2/tweets", "POST") == 4
 
 
 def test_the_limit_counts_what_other_processes_wrote_today(account, clock, limited):

@@ -9,6 +9,7 @@ from html.parser import HTMLParser
 from urllib.parse import quote, urljoin
 
 import requests
+from oauthlib.oauth1 import Client
 from requests_oauthlib import OAuth1, OAuth1Session
 
 KEY, SECRET = "test-consumer-key", "test-consumer-secret"
@@ -181,3 +182,27 @@ def click(browser, authorize_url: str, button: str = "Authorize app", **values: 
     return browser.post(
         form.action, data=form.submit(button, **values), allow_redirects=False, timeout=5
     )
+
+
+def call(
+    emulator, method: str, path: str, *, screen_name="alice", json_body=None, key=KEY, secret=None
+):
+    """A request signed for ``https://api.x.com`` answered by ``XEmulator.handle``, no socket.
+
+    ``path`` may carry a query string; a ``json_body`` is sent unsigned, as JSON bodies are.
+    ``secret`` signs with another consumer secret than the registered one.
+    """
+    user = emulator.user_by_screen_name(screen_name)
+    token, token_secret = emulator.issue_access_token(key, user)
+    client = Client(
+        key,
+        client_secret=secret or emulator.consumers[key],
+        resource_owner_key=token,
+        resource_owner_secret=token_secret,
+        timestamp=str(int(emulator.clock())),
+    )
+    url, headers, _ = client.sign(f"https://api.x.com{path}", method)
+    content = b"" if json_body is None else json.dumps(json_body).encode()
+    if json_body is not None:
+        headers["Content-Type"] = "application/json"
+    return emulator.handle(method, url, headers, content)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from twitter_oauth.testing.api import Router
+from twitter_oauth.testing.billing import AppAccount
 from twitter_oauth.testing.faults import Fault, take
 from twitter_oauth.testing.limits import NonceMemory, Windows
 from twitter_oauth.testing.oauth import Verifier
@@ -47,6 +48,8 @@ DEMO_CONSUMER_KEY = "demo-consumer-key"
 DEMO_CONSUMER_SECRET = "demo-consumer-secret"  # noqa: S105 - a public demo value
 TEST_CONSUMER_KEY = "test-consumer-key"
 TEST_CONSUMER_SECRET = "test-consumer-secret"  # noqa: S105 - a public test value
+#: The app's posts per 24 hours by default: enough never to meet in an ordinary test.
+APP_DAILY_POST_LIMIT = 1_000_000
 #: Request tokens are usable for this long, as at X.
 REQUEST_TOKEN_LIFETIME = 15 * 60
 SEED_USERS = (
@@ -61,7 +64,7 @@ def random_token(length: int) -> str:
     return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(length))
 
 
-class XEmulator:
+class XEmulator(AppAccount):
     """X as far as this app needs it, as strict as X about signatures.
 
     ``consumers`` maps the registered apps' keys to their secrets (default: the demo and
@@ -69,6 +72,11 @@ class XEmulator:
     approves those starting with one of its entries (and ``oob``). ``clock`` is what
     timestamps, token lifetimes and rate-limit windows are measured against; ``seed``
     makes ``inject(..., rate=...)`` repeatable.
+
+    ``app_daily_post_limit`` is the app's 24-hour post cap, counted over every user's
+    posts; ``app_cap_reset_header=False`` leaves ``x-app-limit-24hour-reset`` out of
+    its 429. ``prices`` overrides entries of X's price table for the cost record
+    (:meth:`usage`, :meth:`billed_usd`).
     """
 
     def __init__(
@@ -79,6 +87,9 @@ class XEmulator:
         post_limit: int = 100,
         post_window: int = 900,
         daily_post_limit: int = 2400,
+        app_daily_post_limit: int = APP_DAILY_POST_LIMIT,
+        app_cap_reset_header: bool = True,
+        prices: Mapping[str, float] | None = None,
         clock: Callable[[], float] = time.time,
         timestamp_tolerance: int = 300,
         seed: int | None = None,
@@ -94,6 +105,9 @@ class XEmulator:
         self.post_limit = post_limit
         self.post_window = post_window
         self.daily_post_limit = daily_post_limit
+        self.app_daily_post_limit = app_daily_post_limit
+        self.app_cap_reset_header = app_cap_reset_header
+        self._set_prices(prices)
         self.clock = clock
         self.timestamp_tolerance = timestamp_tolerance
         self.random = random.Random(seed)  # noqa: S311 - fault sampling, not security
@@ -109,7 +123,10 @@ class XEmulator:
         self.router = Router(self)
 
     def reset(self) -> None:
-        """Forget requests, faults, tokens, posts and limits; keep consumers and people."""
+        """Forget requests, faults, tokens, posts, limits and the app's refusals and bill.
+
+        Consumers, people and prices stay.
+        """
         with self.lock:
             self.requests: list[RecordedRequest] = []
             self.faults: list[Fault] = []
@@ -121,6 +138,7 @@ class XEmulator:
             self.windows = Windows()
             # (author id, text) -> post id, so a duplicate is found without a scan.
             self._texts: dict[tuple[str, str], str] = {}
+            self._reset_account()
 
     @property
     def public_url(self) -> str:
@@ -300,6 +318,7 @@ class XEmulator:
         delay: float = 0,
         drop: bool = False,
         garble: bool = False,
+        lose_answer: bool = False,
         times: int | None = 1,
         rate: float = 1.0,
         reset_in: int = 60,
@@ -308,7 +327,9 @@ class XEmulator:
 
         ``status`` answers with X's usual body for it (unless ``body`` is given); ``delay``
         holds the request up, then answers normally unless another option applies; ``drop``
-        closes the connection unanswered; ``garble`` answers 200 with an unreadable body.
+        closes the connection unanswered; ``garble`` answers 200 with an unreadable body;
+        ``lose_answer`` lets X handle the request (a post is made) and then closes the
+        connection before the answer reaches the client.
         ``times=None`` applies until cleared; ``rate`` applies to a random share of matching
         requests; ``reset_in`` is how far ahead an injected 429's ``x-rate-limit-reset`` is.
         """
@@ -321,6 +342,7 @@ class XEmulator:
             delay=delay,
             drop=drop,
             garble=garble,
+            lose_answer=lose_answer,
             times=times,
             rate=rate,
             reset_in=reset_in,
@@ -361,4 +383,6 @@ class XEmulator:
                 "users": len(self.users),
                 "faults": len(self.faults),
                 "access_tokens": sum(1 for r in self.access_tokens.values() if not r.revoked),
+                "usage": self.usage(),
+                "billed_usd": self.billed_usd(),
             }
