@@ -1,4 +1,5 @@
-"""Admin for linked accounts and scheduled posts. Tokens are never shown; actions call services."""
+"""Admin for linked accounts, scheduled posts and X usage. Tokens are never shown; actions call
+services."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from django.contrib import admin, messages
 from django.core.paginator import Paginator
 from django.db import models
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -17,7 +20,8 @@ from django.utils.translation import ngettext
 
 from twitter_oauth import services
 from twitter_oauth.exceptions import PostRejected, SignInError, TwitterError
-from twitter_oauth.models import ScheduledTweet, TwitterAccount
+from twitter_oauth.models import ScheduledTweet, TwitterAccount, UsageRecord
+from twitter_oauth.services import usage as usage_reports
 
 #: The changelist counts at most this many rows: its cost stays flat on a big table.
 COUNT_CAP = 10_000
@@ -74,6 +78,7 @@ class TwitterAccountAdmin(admin.ModelAdmin):
         "verified_at",
         "revoked_at",
         "rate_limited_until",
+        "spend_at_x",
     )
     # The tokens are not in the form at all: they cannot be shown or edited here.
     fields = ("user", "screen_name", "name", "profile_image_url", *readonly_fields)
@@ -90,6 +95,19 @@ class TwitterAccountAdmin(admin.ModelAdmin):
         return format_html(
             '<img src="{}" alt="" width="32" height="32" style="border-radius:50%">',
             account.profile_image_url,
+        )
+
+    @admin.display(description=_("spent at X, last 30 days"))
+    def spend_at_x(self, account: TwitterAccount) -> str:
+        spend = usage_reports.account_spend(account.pk, USAGE_DAYS)
+        return format_html(
+            '${} <span class="help">({})</span> <a href="{}?account={}">{}</a>',
+            f"{spend['usd']:.3f}",
+            ngettext("%(n)d request", "%(n)d requests", spend["requests"])
+            % {"n": spend["requests"]},
+            reverse("admin:twitter_oauth_usagerecord_changelist"),
+            account.pk,
+            _("X usage"),
         )
 
     @admin.display(description=_("access works"), boolean=True, ordering="revoked_at")
@@ -149,6 +167,7 @@ class ScheduledTweetAdmin(admin.ModelAdmin):
         "send_at",
         "attempts",
         "tweet_id",
+        "price_at_x",
         "short_error",
     )
     list_select_related = ("account",)
@@ -167,8 +186,20 @@ class ScheduledTweetAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "sent_at",
+        "price_at_x",
     )
     actions = ("retry_failed", "cancel_pending")
+
+    @admin.display(description=_("price at X"))
+    def price_at_x(self, post: ScheduledTweet) -> str:
+        if not post.text:
+            return ""
+        return price_note(post.text)
+
+    def save_model(self, request: HttpRequest, obj: ScheduledTweet, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if usage_reports.post_price(obj.text).has_url:
+            self.message_user(request, price_note(obj.text), messages.WARNING)
 
     @admin.display(description=_("text"))
     def short_text(self, post: ScheduledTweet) -> str:
@@ -196,3 +227,83 @@ class ScheduledTweetAdmin(admin.ModelAdmin):
         self.message_user(
             request, ngettext("%d post cancelled.", "%d posts cancelled.", count) % count
         )
+
+
+def price_note(text: str) -> str:
+    """What X charges for posting ``text``, saying so when a link makes it dearer."""
+    price = usage_reports.post_price(text)
+    if price.has_url:
+        return _("$%(usd)s: the post contains a link (without one: $%(without)s).") % {
+            "usd": f"{price.usd:.2f}",
+            "without": f"{price.without_url:.3f}",
+        }
+    return _("$%(usd)s") % {"usd": f"{price.usd:.3f}"}
+
+
+#: Days the usage page and each account's spend cover.
+USAGE_DAYS = 30
+#: The bar chart's drawing area, in SVG user units.
+CHART_WIDTH, CHART_HEIGHT, CHART_GAP = 600, 120, 2
+
+
+@admin.register(UsageRecord)
+class UsageRecordAdmin(admin.ModelAdmin):
+    """ "X usage": the last 30 days as a chart, totals per endpoint, the accounts that spend most.
+
+    Read-only: the rows are the ledger's, written by the process that sent the requests.
+    ``?account=<pk>`` narrows the endpoint totals to one account.
+    """
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        account = self._account(request)
+        account_id = account.pk if account else None
+        days = usage_reports.daily_totals(USAGE_DAYS, account_id=account_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("X usage"),
+            "days": USAGE_DAYS,
+            "bars": bar_chart(days),
+            "chart": {"width": CHART_WIDTH, "height": CHART_HEIGHT},
+            "total_usd": round(sum(day.usd for day in days), 6),
+            "total_requests": sum(day.requests for day in days),
+            "endpoints": usage_reports.endpoint_totals(USAGE_DAYS, account_id=account_id),
+            "accounts": [] if account else usage_reports.top_accounts(USAGE_DAYS),
+            "account": account,
+            "first_day": days[0].day,
+            "last_day": days[-1].day,
+        }
+        return TemplateResponse(request, "admin/twitter_oauth/usage.html", context)
+
+    @staticmethod
+    def _account(request: HttpRequest) -> TwitterAccount | None:
+        value = request.GET.get("account", "")
+        return TwitterAccount.objects.filter(pk=int(value)).first() if value.isdigit() else None
+
+
+def bar_chart(days: list[usage_reports.DayTotal]) -> list[dict]:
+    """One bar per day, its height in proportion to the day's dollars (the dearest is full)."""
+    dearest = max((day.usd for day in days), default=0) or 1
+    width = CHART_WIDTH / max(1, len(days))
+    bars = []
+    for n, day in enumerate(days):
+        height = round(CHART_HEIGHT * day.usd / dearest, 1)
+        bars.append(
+            {
+                "day": day,
+                "x": round(n * width, 1),
+                "y": round(CHART_HEIGHT - height, 1),
+                "width": round(width - CHART_GAP, 1),
+                "height": height,
+            }
+        )
+    return bars

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Sum
+from django.db.models import QuerySet, Sum
 
 from twitter_oauth.conf import app_settings
 from twitter_oauth.models import TwitterAccount, UsageRecord
@@ -98,12 +98,14 @@ def usage_rows(
     return rows
 
 
-def daily_totals(days: int = 30, *, today: dt.date | None = None) -> list[DayTotal]:
+def daily_totals(
+    days: int = 30, *, account_id: int | None = None, today: dt.date | None = None
+) -> list[DayTotal]:
     """Requests and dollars of each of the last ``days`` UTC days, oldest first, gaps as 0."""
     start = first_day(days, today)
     stored = {
         row["day"]: row
-        for row in UsageRecord.objects.filter(day__gte=start)
+        for row in _records(start, account_id)
         .values("day")
         .annotate(requests=Sum("requests"), usd_micros=Sum("usd_micros"))
         .order_by()
@@ -116,10 +118,12 @@ def daily_totals(days: int = 30, *, today: dt.date | None = None) -> list[DayTot
     return totals
 
 
-def endpoint_totals(days: int = 30, *, today: dt.date | None = None) -> list[dict[str, Any]]:
+def endpoint_totals(
+    days: int = 30, *, account_id: int | None = None, today: dt.date | None = None
+) -> list[dict[str, Any]]:
     """Each endpoint's counts over the last ``days`` UTC days, the costliest first."""
     rows = (
-        UsageRecord.objects.filter(day__gte=first_day(days, today))
+        _records(first_day(days, today), account_id)
         .values("endpoint")
         .annotate(**{name: Sum(name) for name in COUNTS})
         .order_by("-usd_micros", "endpoint")
@@ -153,6 +157,11 @@ def account_spend(
         **{name: totals[name] or 0 for name in COUNTS if name != "usd_micros"},
         "usd": _usd(totals["usd_micros"] or 0),
     }
+
+
+def _records(start: dt.date, account_id: int | None) -> QuerySet[UsageRecord]:
+    records = UsageRecord.objects.filter(day__gte=start)
+    return records if account_id is None else records.filter(account_id=account_id)
 
 
 def _accounts_by_id(ids: set[int]) -> dict[int, TwitterAccount]:
