@@ -11,6 +11,7 @@ from twitter_oauth import services
 from twitter_oauth.conf import app_settings
 from twitter_oauth.exceptions import PostRejected
 from twitter_oauth.models import ScheduledTweet
+from twitter_oauth.services.usage import post_price
 
 #: Scheduled posts listed on the home page.
 RECENT_POSTS = 20
@@ -48,6 +49,7 @@ def _signed_in_context(request: HttpRequest, form: ComposeForm | None = None) ->
     return {
         "accounts": request.user.twitter_accounts.all(),
         "form": form or ComposeForm(user=request.user),
+        "prices": app_settings.PRICES,
         "posts": ScheduledTweet.objects.filter(account__user=request.user)
         .select_related("account")
         .order_by("-created_at")[:RECENT_POSTS],
@@ -76,6 +78,13 @@ def compose(request: HttpRequest) -> HttpResponse:
             messages.success(
                 request, f"Post for @{scheduled.account.screen_name} scheduled {when}."
             )
+            price = post_price(scheduled.text)
+            if price.has_url:
+                messages.warning(
+                    request,
+                    f"This post contains a link: X charges ${price.usd:.2f} for it "
+                    f"instead of ${price.without_url:.3f}.",
+                )
             return redirect("home")
     messages.error(request, "The post was not scheduled; see the form below.")
     return render(request, "example/home.html", _signed_in_context(request, form), status=400)

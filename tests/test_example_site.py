@@ -55,6 +55,21 @@ def test_posting_now_sends_it_and_lists_it_as_sent(
     assert "from the example site" in html and "status-sent" in html
 
 
+def test_a_post_with_a_link_says_what_x_charges_for_it(
+    client, site, x_emulator, django_capture_on_commit_callbacks
+):
+    sign_in(client, screen_name="alice")
+    home = client.get("/")
+    assert "X charges $0.015 a post, $0.20 when it contains a link." in home.content.decode()
+    account = home.context["accounts"][0]
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/post/", {"account": account.pk, "text": "see example.com"})
+    assert messages_of(response) == [
+        "Post for @alice scheduled now.",
+        "This post contains a link: X charges $0.20 for it instead of $0.015.",
+    ]
+
+
 def test_an_invalid_post_is_refused_with_the_reason(client, site, x_emulator):
     sign_in(client, screen_name="alice")
     account = client.get("/").context["accounts"][0]
