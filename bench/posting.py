@@ -3,9 +3,12 @@
     .venv/bin/python bench/posting.py [--posts 1000] [--broker redis://127.0.0.1:6379/14]
         [--database-url postgres://postgres@127.0.0.1:5432/test]
 
-Three figures from one run, all against the same in-process emulator:
+Figures from one run, all against the same in-process emulator:
 - ceiling: a bare keep-alive client (one requests.Session, OAuth 1.0a signing) posting in a loop;
-- ours: `twitter_oauth.tasks.send_scheduled_tweet` in one worker process (--pool=threads);
+- ours: `twitter_oauth.tasks.send_scheduled_tweet` in one worker process (--pool=threads), with
+  the usage ledger counting every request (its timer writing every 5 s) and, in the same run,
+  without it (USAGE_LEDGER off), to show what counting costs; `--repeat N` keeps the best of N
+  alternating runs of each;
 - naive: the task most people write, a new OAuth1Session built and thrown away per post.
 Worker throughput is measured between the first and the last post's arrival at the emulator,
 so worker start-up is left out.
@@ -41,6 +44,10 @@ def main() -> None:
     parser.add_argument(
         "--latency-ms", type=float, default=0, help="time X takes to answer each post"
     )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of ours with and without the ledger"
+    )
+    parser.add_argument("--skip-naive", action="store_true", help="leave the naive task out")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/test")
     args = parser.parse_args()
@@ -58,10 +65,17 @@ def main() -> None:
             ceiling = bare_client(server, emulator, accounts, args.posts)
             forget_posts(emulator)
             print(f"ceiling  bare keep-alive client      {ceiling:8.1f} posts/s")
-            ours = through_worker(server, emulator, accounts, args, OUR_TASK)
+            with_ledger, without_ledger = ledger_overhead(server, emulator, accounts, args)
+            ours = with_ledger
             print(
                 f"ours     send_scheduled_tweet        {ours:8.1f} posts/s  ({ours / ceiling:.0%})"
             )
+            print(
+                f"         without the usage ledger    {without_ledger:8.1f} posts/s  "
+                f"(ledger: {with_ledger / without_ledger - 1:+.1%})"
+            )
+            if args.skip_naive:
+                return
             naive = through_worker(server, emulator, accounts, args, NAIVE_TASK)
             share = naive / ceiling
             print(f"naive    new OAuth1Session per post  {naive:8.1f} posts/s  ({share:.0%})")
@@ -114,13 +128,39 @@ def forget_posts(emulator) -> None:
         emulator.tweets.clear()
 
 
-def through_worker(server, emulator, accounts, args, task: str) -> float:
+def ledger_overhead(server, emulator, accounts, args) -> tuple[float, float]:
+    """Best posts/s of ours with the usage ledger and without it, runs alternating."""
+    with_ledger, without_ledger = [], []
+    for _ in range(max(1, args.repeat)):
+        for enabled, results in ((False, without_ledger), (True, with_ledger)):
+            ledger_env = {"TEST_USAGE_LEDGER": str(enabled), "TEST_USAGE_FLUSH_INTERVAL": "5"}
+            results.append(through_worker(server, emulator, accounts, args, OUR_TASK, ledger_env))
+    if with_ledger:
+        counted = usage_counted()
+        assert counted == args.posts, f"the ledger counted {counted} of {args.posts} posts"
+    return max(with_ledger), max(without_ledger)
+
+
+def usage_counted() -> int:
+    """Posts the ledger wrote for the last run (the worker writes them as it stops)."""
+    from django.db.models import Sum
+
+    from twitter_oauth.models import UsageRecord
+
+    counted = UsageRecord.objects.filter(endpoint="POST /2/tweets").aggregate(n=Sum("succeeded"))
+    return counted["n"] or 0
+
+
+def through_worker(
+    server, emulator, accounts, args, task: str, extra_env: dict[str, str] | None = None
+) -> float:
     from celery import Celery
     from django.conf import settings
 
-    from twitter_oauth.models import ScheduledTweet
+    from twitter_oauth.models import ScheduledTweet, UsageRecord
 
     ScheduledTweet.objects.all().delete()
+    UsageRecord.objects.all().delete()
     forget_posts(emulator)
     rows = ScheduledTweet.objects.bulk_create(
         ScheduledTweet(account=accounts[n % len(accounts)], text=f"{task} {n}")
@@ -138,6 +178,7 @@ def through_worker(server, emulator, accounts, args, task: str) -> float:
         "CELERY_BROKER_URL": args.broker,
         "TEST_CELERY_QUEUE": queue,
         "TEST_TWITTER_API_URL": server.url,
+        **(extra_env or {}),
     }
     worker = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "celery", "-A", "tests.celery", "worker",

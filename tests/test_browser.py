@@ -157,3 +157,24 @@ def test_admin_changelist_and_an_action(page, site, django_user_model, emulator)
     page.locator("div.actions button[type=submit]").click()  # "Go", or "Run" from Django 6.1
     page.get_by_text("1 account posted.").wait_for()
     assert len(emulator.emulator.tweets) == 1
+
+
+def test_admin_usage_page(page, site, django_user_model, emulator):
+    from twitter_oauth.usage import ledger
+
+    sign_in(page, site)
+    for text in ("A plain post", "A post with a link: https://example.com/costs"):
+        page.get_by_label("Text").fill(text)
+        page.get_by_role("button", name="Post").click()
+        page.wait_for_url(f"{site}/")
+    assert page.get_by_text("This post contains a link: X charges $0.20").is_visible()
+    ledger.flush()
+    django_user_model.objects.create_superuser("admin", "admin@example.com", "pw")
+    page.goto(f"{site}/admin/login/")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill("pw")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="X usage").click()
+    assert page.locator("svg.x-usage-chart rect").count() == 30
+    assert page.get_by_role("cell", name="POST /2/tweets (with URL)").is_visible()
+    assert page.get_by_role("link", name="@alice").is_visible()
