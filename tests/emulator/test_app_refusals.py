@@ -217,6 +217,19 @@ def test_app_cap_headers_over_http(clock):
     assert refused.headers["x-rate-limit-remaining"] == "99"
 
 
+def test_credits_and_usage_cap_over_http(x_emulator):
+    api = api_session(x_emulator.state)
+    x_emulator.state.deplete_credits()
+    depleted = api.post(f"{x_emulator.url}/2/tweets", json={"text": "a"}, timeout=5)
+    assert (depleted.status_code, depleted.json()) == (402, CREDITS_DEPLETED)
+    x_emulator.state.add_credits()
+    x_emulator.state.cap_usage()
+    capped = api.post(f"{x_emulator.url}/2/tweets", json={"text": "a"}, timeout=5)
+    assert (capped.status_code, capped.json()) == (429, USAGE_CAPPED)
+    assert capped.headers["x-rate-limit-remaining"] == "100"
+    assert int(capped.headers["x-rate-limit-reset"]) > x_emulator.state.clock()
+
+
 # --- endpoints outside the app's plan -----------------------------------------------------------
 
 
