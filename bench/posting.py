@@ -1,15 +1,21 @@
-"""Posts per second through one Celery worker process, against the emulator's own ceiling.
+"""Posts per second through the sender, against the client's own ceiling, and what X would bill.
 
-    .venv/bin/python bench/posting.py [--posts 1000] [--broker redis://127.0.0.1:6379/14]
-        [--database-url postgres://postgres@127.0.0.1:5432/test]
+    .venv/bin/python bench/posting.py [--posts 2000] [--accounts 20]
+        [--latency-ms 0] [--handshake-ms 0] [--threads 16]
+        [--broker redis://127.0.0.1:6379/14] [--database-url postgres://...]
+        [--skip-billing] [--skip-naive] [--ledger-repeat 3]
 
 Figures from one run, all against the same in-process emulator:
 - ceiling: a bare keep-alive client (one requests.Session, OAuth 1.0a signing) posting in a loop;
-- ours: `twitter_oauth.tasks.send_scheduled_tweet` in one worker process (--pool=threads), with
-  the usage ledger counting every request (its timer writing every 5 s) and, in the same run,
-  without it (USAGE_LEDGER off), to show what counting costs; `--repeat N` keeps the best of N
-  alternating runs of each;
-- naive: the task most people write, a new OAuth1Session built and thrown away per post.
+- post_tweet: ``services.post_tweet`` in a loop in this process;
+- prefork -c 1: one Celery worker process running the sender (batches claimed from the rows);
+- threads -c N: one worker process with N threads (the pool recommended when X is far away);
+- naive: the task most people write, a new OAuth1Session per post, one task per post;
+- usage ledger: the post_tweet loop and the threads sender with the usage ledger counting every
+  request (its thread writing every 5 s) and without it (USAGE_LEDGER off), alternating
+  --ledger-repeat times, best of each; the ledger must have counted every post;
+- billing: 1,000 posts with 15% 503s and 15% lost answers, sent by the sender with its bounded
+  look (at most 5 posts since the uncertain attempt), then with the 50-post look-back it replaced.
 Worker throughput is measured between the first and the last post's arrival at the emulator,
 so worker start-up is left out.
 """
@@ -29,27 +35,28 @@ sys.path.insert(0, str(ROOT))
 from bench._django import test_database  # noqa: E402
 
 KEY, SECRET = "test-consumer-key", "test-consumer-secret"
-OUR_TASK = "twitter_oauth.tasks.send_scheduled_tweet"
+SENDER_TASK = "twitter_oauth.tasks.send_due_posts"
 NAIVE_TASK = "bench.naive_task.naive_send"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--posts", type=int, default=1000)
-    parser.add_argument("--accounts", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=8, help="threads in the one worker process")
+    parser.add_argument("--posts", type=int, default=2000)
+    parser.add_argument("--accounts", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=16, help="threads of the threads pool")
     parser.add_argument(
         "--handshake-ms", type=float, default=0, help="cost of each new connection (TLS to X)"
     )
     parser.add_argument(
         "--latency-ms", type=float, default=0, help="time X takes to answer each post"
     )
-    parser.add_argument(
-        "--repeat", type=int, default=1, help="runs of ours with and without the ledger"
-    )
-    parser.add_argument("--skip-naive", action="store_true", help="leave the naive task out")
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--skip-billing", action="store_true")
+    parser.add_argument(
+        "--ledger-repeat", type=int, default=3, help="runs with and without the ledger (0: none)"
+    )
     args = parser.parse_args()
     with test_database(args.database_url):
         from twitter_oauth.testing import EmulatorServer, XEmulator
@@ -57,29 +64,37 @@ def main() -> None:
         emulator = XEmulator(post_limit=10**9, daily_post_limit=10**9)
         with EmulatorServer(emulator, handshake_delay=args.handshake_ms / 1000) as server:
             print(
-                f"{args.posts} posts, {args.threads} threads, {args.handshake_ms:g} ms/connection"
+                f"{args.posts} posts on {args.accounts} accounts, X {args.latency_ms:g} ms away, "
+                f"{args.handshake_ms:g} ms per new connection"
             )
             if args.latency_ms:
                 emulator.inject("/2/tweets", delay=args.latency_ms / 1000, times=None)
             accounts = make_accounts(emulator, args.accounts)
-            ceiling = bare_client(server, emulator, accounts, args.posts)
-            forget_posts(emulator)
-            print(f"ceiling  bare keep-alive client      {ceiling:8.1f} posts/s")
-            with_ledger, without_ledger = ledger_overhead(server, emulator, accounts, args)
-            ours = with_ledger
-            print(
-                f"ours     send_scheduled_tweet        {ours:8.1f} posts/s  ({ours / ceiling:.0%})"
+            ceiling = bare_client(server, accounts, args.posts)
+            report("ceiling", "bare keep-alive client", ceiling, ceiling)
+            report(
+                "loop", "services.post_tweet", in_process(server, emulator, accounts, args), ceiling
             )
-            print(
-                f"         without the usage ledger    {without_ledger:8.1f} posts/s  "
-                f"(ledger: {with_ledger / without_ledger - 1:+.1%})"
+            ours = through_worker(server, emulator, accounts, args, pool="prefork", concurrency=1)
+            report("ours", "sender, prefork -c 1", ours, ceiling)
+            threaded = through_worker(
+                server, emulator, accounts, args, pool="threads", concurrency=args.threads
             )
-            if args.skip_naive:
-                return
-            naive = through_worker(server, emulator, accounts, args, NAIVE_TASK)
-            share = naive / ceiling
-            print(f"naive    new OAuth1Session per post  {naive:8.1f} posts/s  ({share:.0%})")
-            print(f"ours / naive: {ours / naive:.2f}x")
+            report("ours", f"sender, threads -c {args.threads}", threaded, ceiling)
+            if not args.skip_naive:
+                naive = through_worker(
+                    server, emulator, accounts, args, pool="threads",
+                    concurrency=args.threads, task=NAIVE_TASK,
+                )  # fmt: skip
+                report("naive", "OAuth1Session per post", naive, ceiling)
+            if args.ledger_repeat:
+                ledger_overhead(server, emulator, accounts, args)
+        if not args.skip_billing:
+            billing(accounts_count=min(args.accounts, 10))
+
+
+def report(label: str, what: str, rate: float, ceiling: float) -> None:
+    print(f"{label:8} {what:30} {rate:8.1f} posts/s  ({rate / ceiling:.0%})", flush=True)
 
 
 def make_accounts(emulator, count):
@@ -91,7 +106,7 @@ def make_accounts(emulator, count):
     for n in range(count):
         person = emulator.add_user(f"bench{n}")
         token, secret = emulator.issue_access_token(KEY, person)
-        user = get_user_model().objects.create_user(f"bench{n}")
+        user = get_user_model().objects.create_user(f"bench{n}-{time.monotonic_ns()}")
         accounts.append(
             TwitterAccount.objects.create(
                 user=user,
@@ -104,7 +119,7 @@ def make_accounts(emulator, count):
     return accounts
 
 
-def bare_client(server, emulator, accounts, posts: int) -> float:
+def bare_client(server, accounts, posts: int) -> float:
     import requests
     from requests_oauthlib import OAuth1
 
@@ -121,28 +136,66 @@ def bare_client(server, emulator, accounts, posts: int) -> float:
     return posts / elapsed
 
 
+def in_process(server, emulator, accounts, args, **overrides) -> float:
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    from twitter_oauth import services
+
+    forget_posts(emulator)
+    changed = {**settings.TWITTER_OAUTH, "API_URL": server.url, **overrides}
+    with override_settings(TWITTER_OAUTH=changed):
+        started = time.perf_counter()
+        for n in range(args.posts):
+            services.post_tweet(accounts[n % len(accounts)], f"loop {n}")
+        return args.posts / (time.perf_counter() - started)
+
+
 def forget_posts(emulator) -> None:
     """Clear the log and the posts, keeping the accounts' tokens."""
     with emulator.lock:
         emulator.requests.clear()
         emulator.tweets.clear()
+        emulator._texts.clear()
 
 
-def ledger_overhead(server, emulator, accounts, args) -> tuple[float, float]:
-    """Best posts/s of ours with the usage ledger and without it, runs alternating."""
-    with_ledger, without_ledger = [], []
-    for _ in range(max(1, args.repeat)):
-        for enabled, results in ((False, without_ledger), (True, with_ledger)):
-            ledger_env = {"TEST_USAGE_LEDGER": str(enabled), "TEST_USAGE_FLUSH_INTERVAL": "5"}
-            results.append(through_worker(server, emulator, accounts, args, OUR_TASK, ledger_env))
-    if with_ledger:
+def ledger_overhead(server, emulator, accounts, args) -> None:
+    """Posts/s with the usage ledger and without it, in this process and through the sender."""
+    from twitter_oauth.models import UsageRecord
+    from twitter_oauth.usage import ledger
+
+    print("\nthe usage ledger (best of alternating runs):")
+    for label in ("services.post_tweet loop", f"sender, threads -c {args.threads}"):
+        rates: dict[bool, list[float]] = {False: [], True: []}
+        for _ in range(args.ledger_repeat):
+            for enabled in (False, True):
+                UsageRecord.objects.all().delete()
+                if label.startswith("sender"):
+                    rate = through_worker(
+                        server, emulator, accounts, args, pool="threads",
+                        concurrency=args.threads,
+                        extra_env={"TEST_USAGE_LEDGER": str(enabled),
+                                   "TEST_USAGE_FLUSH_INTERVAL": "5"},
+                    )  # fmt: skip
+                else:
+                    rate = in_process(
+                        server, emulator, accounts, args,
+                        USAGE_LEDGER=enabled, USAGE_FLUSH_INTERVAL=5.0,
+                    )  # fmt: skip
+                    ledger.flush()
+                rates[enabled].append(rate)
         counted = usage_counted()
         assert counted == args.posts, f"the ledger counted {counted} of {args.posts} posts"
-    return max(with_ledger), max(without_ledger)
+        with_ledger, without_ledger = max(rates[True]), max(rates[False])
+        print(
+            f"  {label:28} {without_ledger:8.1f} posts/s without, {with_ledger:8.1f} with "
+            f"({with_ledger / without_ledger - 1:+.1%})",
+            flush=True,
+        )
 
 
 def usage_counted() -> int:
-    """Posts the ledger wrote for the last run (the worker writes them as it stops)."""
+    """Posts the ledger wrote in the last run with it (a worker writes as it stops)."""
     from django.db.models import Sum
 
     from twitter_oauth.models import UsageRecord
@@ -152,24 +205,29 @@ def usage_counted() -> int:
 
 
 def through_worker(
-    server, emulator, accounts, args, task: str, extra_env: dict[str, str] | None = None
-) -> float:
+    server, emulator, accounts, args, *, pool: str, concurrency: int, task: str = SENDER_TASK,
+    extra_env: dict[str, str] | None = None,
+) -> float:  # fmt: skip
     from celery import Celery
     from django.conf import settings
 
-    from twitter_oauth.models import ScheduledTweet, UsageRecord
+    from twitter_oauth.models import ScheduledTweet
 
     ScheduledTweet.objects.all().delete()
-    UsageRecord.objects.all().delete()
     forget_posts(emulator)
     rows = ScheduledTweet.objects.bulk_create(
-        ScheduledTweet(account=accounts[n % len(accounts)], text=f"{task} {n}")
+        ScheduledTweet(account=accounts[n % len(accounts)], text=f"{pool}-{task} {n}")
         for n in range(args.posts)
     )
-    queue = f"bench-{os.getpid()}-{task.rsplit('.', 1)[-1]}"
+    queue = f"bench-{os.getpid()}-{pool}-{task.rsplit('.', 1)[-1]}"
     producer = Celery(broker=args.broker)
-    for row in rows:
-        producer.send_task(task, args=[row.pk], queue=queue)
+    if task == SENDER_TASK:
+        # What the dispatcher does: one sender per account with due posts, up to the slots.
+        for _ in range(min(concurrency, len(accounts))):
+            producer.send_task(task, queue=queue)
+    else:
+        for row in rows:
+            producer.send_task(task, args=[row.pk], queue=queue)
     db = settings.DATABASES["default"]
     env = {
         **os.environ,
@@ -178,11 +236,12 @@ def through_worker(
         "CELERY_BROKER_URL": args.broker,
         "TEST_CELERY_QUEUE": queue,
         "TEST_TWITTER_API_URL": server.url,
+        "TEST_POOL_SIZE": str(max(10, concurrency)),
         **(extra_env or {}),
     }
     worker = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "celery", "-A", "tests.celery", "worker",
-         "--pool=threads", f"--concurrency={args.threads}",
+         f"--pool={pool}", f"--concurrency={concurrency}",
          "--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat",
          "-Q", queue, "-I", "bench.naive_task", "-n", f"{queue}@%h"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
@@ -202,6 +261,86 @@ def through_worker(
         posts = [r for r in emulator.requests if r.path == "/2/tweets" and r.status == 201]
     assert len(posts) == args.posts, f"{len(posts)} of {args.posts} posts arrived"
     return (len(posts) - 1) / (posts[-1].at - posts[0].at)
+
+
+# --- what X would bill --------------------------------------------------------------------------
+
+
+def billing(*, accounts_count: int, posts: int = 1000) -> None:
+    """1,000 posts through 15% 503s and 15% lost answers: the bounded look vs the old look-back."""
+    print(f"\nwhat X would bill for {posts} posts, 15% 503s and 15% lost answers:")
+    bounded = _billed_run(accounts_count, posts, lookback=None)
+    old = _billed_run(accounts_count, posts, lookback=50)
+    for label, (requests, usd, billed) in (
+        ("bounded look (5 since the attempt)", bounded),
+        ("old look-back (50 newest)", old),
+    ):
+        print(
+            f"  {label:36} {requests:5d} requests  ${usd:7.3f} before X's per-day de-duplication"
+            f"  ${billed:7.3f} billed"
+        )
+
+
+def _billed_run(accounts_count: int, posts: int, *, lookback: int | None):
+    from unittest import mock
+
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    from twitter_oauth.models import ScheduledTweet
+    from twitter_oauth.services import delivery
+    from twitter_oauth.testing import EmulatorServer, XEmulator
+
+    emulator = XEmulator(post_limit=10**9, daily_post_limit=10**9, seed=7)
+    with EmulatorServer(emulator) as server:
+        accounts = make_accounts(emulator, accounts_count)
+        for account in accounts:  # an account with a history, as real ones have
+            for n in range(60):
+                emulator.add_tweet(account.twitter_id, f"earlier post {n}")
+        ScheduledTweet.objects.all().delete()
+        ScheduledTweet.objects.bulk_create(
+            ScheduledTweet(account=accounts[n % len(accounts)], text=f"billed {n}")
+            for n in range(posts)
+        )
+        emulator.inject("/2/tweets", method="POST", status=503, times=None, rate=0.15)
+        emulator.inject("/2/tweets", method="POST", lose_answer=True, times=None, rate=0.15 / 0.85)
+        fast = {
+            **settings.TWITTER_OAUTH,
+            "API_URL": server.url,
+            "POST_RETRY_BACKOFF": 0.001,
+            "POST_RETRY_BACKOFF_MAX": 0.001,
+            "POST_MAX_ATTEMPTS": 50,
+        }
+        patches = []
+        if lookback:
+            patches.append(mock.patch.object(delivery, "LOOKUP_MAX_RESULTS", lookback))
+            patches.append(mock.patch.object(delivery, "LOOKUP_CLOCK_SLACK", _Forever()))
+        with override_settings(TWITTER_OAUTH=fast):
+            for patch in patches:
+                patch.start()
+            try:
+                while ScheduledTweet.objects.filter(status="pending").exists():
+                    delivery.send_due(max_seconds=60)
+                    time.sleep(0.002)
+            finally:
+                for patch in patches:
+                    patch.stop()
+        assert not ScheduledTweet.objects.exclude(status="sent").exists()
+        usage = emulator.usage()
+        return (
+            sum(row["requests"] for row in usage),
+            sum(row["usd"] for row in usage),
+            emulator.billed_usd(),
+        )
+
+
+class _Forever:
+    """A clock slack so large that the look starts at the beginning: the old look-back."""
+
+    def __rsub__(self, other):
+        import datetime as dt
+
+        return dt.datetime(2011, 1, 1, tzinfo=dt.UTC)
 
 
 if __name__ == "__main__":

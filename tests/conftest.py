@@ -17,7 +17,7 @@ from tests.celery import app as celery_app  # noqa: F401 - the default app for t
 from twitter_oauth import client
 from twitter_oauth.usage import ledger
 
-pytest_plugins = ["twitter_oauth.testing.pytest_plugin"]
+pytest_plugins = ["twitter_oauth.testing.pytest_plugin", "tests.worker_helpers"]
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")

@@ -104,6 +104,13 @@ def test_api_base_with_a_path_of_its_own_is_taken_off():
     assert name == "GET /2/users/me"
 
 
+def test_api_base_is_taken_off_only_at_a_segment_boundary():
+    name = endpoint_name(
+        "GET", "http://proxy.example/x-api2/2/users/me", base="http://proxy.example/x-api"
+    )
+    assert name == "GET /x-api2/:id/users/me"
+
+
 # --- what is billed ----------------------------------------------------------------------------
 
 

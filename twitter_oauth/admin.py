@@ -20,7 +20,8 @@ from django.utils.translation import ngettext
 
 from twitter_oauth import services
 from twitter_oauth.exceptions import PostRejected, SignInError, TwitterError
-from twitter_oauth.models import ScheduledTweet, TwitterAccount, UsageRecord
+from twitter_oauth.models import AppHold, ScheduledTweet, TwitterAccount, UsageRecord
+from twitter_oauth.services import holds
 from twitter_oauth.services import usage as usage_reports
 
 #: The changelist counts at most this many rows: its cost stays flat on a big table.
@@ -201,6 +202,13 @@ class ScheduledTweetAdmin(admin.ModelAdmin):
         if usage_reports.post_price(obj.text).has_url:
             self.message_user(request, price_note(obj.text), messages.WARNING)
 
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        # Pending posts during a hold are waiting for X, not stuck: say so above the list.
+        hold = holds.state().latest()
+        if hold is not None:
+            self.message_user(request, holds.waiting_message(hold), messages.WARNING)
+        return super().changelist_view(request, extra_context)
+
     @admin.display(description=_("text"))
     def short_text(self, post: ScheduledTweet) -> str:
         return post.text if len(post.text) <= 60 else post.text[:59] + "…"
@@ -248,7 +256,7 @@ CHART_WIDTH, CHART_HEIGHT, CHART_GAP = 600, 120, 2
 
 @admin.register(UsageRecord)
 class UsageRecordAdmin(admin.ModelAdmin):
-    """ "X usage": the last 30 days as a chart, totals per endpoint, the accounts that spend most.
+    """The "X usage" page: 30 days as a chart, totals per endpoint, the accounts that spend most.
 
     Read-only: the rows are the ledger's, written by the process that sent the requests.
     ``?account=<pk>`` narrows the endpoint totals to one account.
@@ -307,3 +315,40 @@ def bar_chart(days: list[usage_reports.DayTotal]) -> list[dict]:
             }
         )
     return bars
+
+
+@admin.register(AppHold)
+class AppHoldAdmin(admin.ModelAdmin):
+    """X's refusals of the whole app: read-only, with a way to end one by hand."""
+
+    list_display = ("reason", "active", "started_at", "ends", "refusals", "short_detail")
+    list_filter = ("active", "reason")
+    readonly_fields = (
+        "reason",
+        "active",
+        "started_at",
+        "until",
+        "next_probe_at",
+        "ended_at",
+        "refusals",
+        "detail",
+    )
+    actions = ("end_now",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # holds start from X's answers
+
+    @admin.display(description=_("until or next probe"))
+    def ends(self, hold: AppHold):
+        if not hold.active:
+            return hold.ended_at
+        return hold.until or format_html("{} {}", _("probe at"), hold.next_probe_at)
+
+    @admin.display(description=_("X's answer"))
+    def short_detail(self, hold: AppHold) -> str:
+        return hold.detail if len(hold.detail) <= 80 else hold.detail[:79] + "…"
+
+    @admin.action(description=_("End now (credits were added, the cap was raised)"))
+    def end_now(self, request: HttpRequest, queryset: QuerySet) -> None:
+        ended = sum(holds.end(hold.reason) for hold in queryset.filter(active=True))
+        self.message_user(request, ngettext("%d hold ended.", "%d holds ended.", ended) % ended)

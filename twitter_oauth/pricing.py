@@ -99,8 +99,9 @@ def endpoint_name(
     of its own. A post (``POST /2/tweets``) whose ``text`` has a URL is
     ``"POST /2/tweets (with URL)"``, which X prices differently.
     """
-    if base and path.startswith(base.rstrip("/")):
-        path = path[len(base.rstrip("/")) :]
+    base = (base or "").rstrip("/")
+    if base and path.startswith(base) and path[len(base) : len(base) + 1] in ("", "/", "?"):
+        path = path[len(base) :]
     # The first segment is the API version ("2"), numeric but not an id.
     version, *rest = _path(path).lstrip("/").split("/")
     segments = [version] + [":id" if _ID_SEGMENT.match(segment) else segment for segment in rest]

@@ -217,6 +217,19 @@ def test_app_cap_headers_over_http(clock):
     assert refused.headers["x-rate-limit-remaining"] == "99"
 
 
+def test_credits_and_usage_cap_over_http(x_emulator):
+    api = api_session(x_emulator.state)
+    x_emulator.state.deplete_credits()
+    depleted = api.post(f"{x_emulator.url}/2/tweets", json={"text": "a"}, timeout=5)
+    assert (depleted.status_code, depleted.json()) == (402, CREDITS_DEPLETED)
+    x_emulator.state.add_credits()
+    x_emulator.state.cap_usage()
+    capped = api.post(f"{x_emulator.url}/2/tweets", json={"text": "a"}, timeout=5)
+    assert (capped.status_code, capped.json()) == (429, USAGE_CAPPED)
+    assert capped.headers["x-rate-limit-remaining"] == "100"
+    assert int(capped.headers["x-rate-limit-reset"]) > x_emulator.state.clock()
+
+
 # --- endpoints outside the app's plan -----------------------------------------------------------
 
 
@@ -258,3 +271,54 @@ def test_unsigned_request_is_refused_for_its_signature_not_for_credits(x_emulato
     response = requests.get(f"{x_emulator.url}/2/users/me", timeout=5)
     assert response.status_code == 400
     assert response.json() == {"errors": [{"code": 215, "message": "Bad Authentication data."}]}
+
+
+# --- for an emulator in another process ---------------------------------------------------------
+
+
+def test_the_account_control_sets_the_refusals_over_http(x_emulator):
+    changed = requests.post(
+        f"{x_emulator.url}/_emulator/account",
+        json={"credits_depleted": True, "unenrolled": ["GET /2/users/:id/tweets"]},
+        timeout=5,
+    )
+    assert changed.json() == {
+        "credits_depleted": True,
+        "usage_capped": False,
+        "unenrolled": ["GET /2/users/:id/tweets"],
+    }
+    api = api_session(x_emulator.state)
+    assert api.get(f"{x_emulator.url}/2/users/me", timeout=5).status_code == 402
+    requests.post(
+        f"{x_emulator.url}/_emulator/account",
+        json={"credits_depleted": False, "usage_capped": True},
+        timeout=5,
+    )
+    assert api.get(f"{x_emulator.url}/2/users/me", timeout=5).status_code == 429
+    state = requests.get(f"{x_emulator.url}/_emulator/state", timeout=5).json()
+    assert state["account"] == {
+        "credits_depleted": False,
+        "usage_capped": True,
+        "unenrolled": ["GET /2/users/:id/tweets"],
+    }
+
+
+@pytest.mark.parametrize(
+    ("sent", "error"),
+    [
+        (b"not json", "The body must be a JSON object."),
+        (b"[]", "The body must be a JSON object."),
+        (b'{"credits": true}', "Unknown keys: credits."),
+        (b'{"usage_capped": "yes"}', "usage_capped must be true or false."),
+        (b'{"unenrolled": "GET /2/users/me"}', "unenrolled must be a list"),
+    ],
+)
+def test_the_account_control_refuses_what_it_cannot_use(emulator, sent, error):
+    response = emulator.handle("POST", "http://x.test/_emulator/account", {}, sent)
+    assert response.status == 400
+    assert body(response)["error"].startswith(error)
+    assert emulator.account() == {
+        "credits_depleted": False,
+        "usage_capped": False,
+        "unenrolled": [],
+    }

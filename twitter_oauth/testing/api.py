@@ -88,6 +88,7 @@ class Router:
             ("POST", "/1.1/statuses/update.json"): self.retired,
             ("GET", "/_emulator/state"): self.state,
             ("POST", "/_emulator/reset"): self.reset,
+            ("POST", "/_emulator/account"): lambda call: self.emulator.change_account(call.body),
         }
 
     def handle(

@@ -23,7 +23,12 @@ from twitter_oauth.pricing import (
     is_oauth_path,
     price_of,
 )
-from twitter_oauth.testing.answers import client_not_enrolled, credits_depleted, usage_capped
+from twitter_oauth.testing.answers import (
+    client_not_enrolled,
+    credits_depleted,
+    json_response,
+    usage_capped,
+)
 from twitter_oauth.testing.limits import Window, Windows
 from twitter_oauth.testing.records import EmulatorResponse, RecordedRequest
 
@@ -51,6 +56,22 @@ def ledger_endpoint(method: str, path: str, body: bytes) -> str | None:
         with contextlib.suppress(ValueError, TypeError, KeyError):
             text = json.loads(body)["text"]
     return endpoint_name(method, path, text=text if isinstance(text, str) else None)
+
+
+def _account_problem(changes: Any) -> str | None:
+    """What is wrong with a ``POST _emulator/account`` body, if anything."""
+    if not isinstance(changes, dict):
+        return "The body must be a JSON object."
+    unknown = set(changes) - {"credits_depleted", "usage_capped", "unenrolled"}
+    if unknown:
+        return f"Unknown keys: {', '.join(sorted(unknown))}."
+    for key in ("credits_depleted", "usage_capped"):
+        if not isinstance(changes.get(key, False), bool):
+            return f"{key} must be true or false."
+    unenrolled = changes.get("unenrolled", [])
+    if not isinstance(unenrolled, list) or not all(isinstance(e, str) for e in unenrolled):
+        return 'unenrolled must be a list of endpoints such as "GET /2/users/:id/tweets".'
+    return None
 
 
 def utc_day(epoch: float) -> str:
@@ -107,6 +128,34 @@ class AppAccount:
     def enroll(self, endpoint: str) -> None:
         with self.lock:
             self.unenrolled.discard(endpoint)
+
+    def account(self) -> dict[str, Any]:
+        """The app's standing, as ``GET _emulator/state`` and ``POST _emulator/account`` give it."""
+        with self.lock:
+            return {
+                "credits_depleted": self.credits_are_depleted,
+                "usage_capped": self.usage_is_capped,
+                "unenrolled": sorted(self.unenrolled),
+            }
+
+    def change_account(self, body: bytes) -> EmulatorResponse:
+        """``POST _emulator/account``: the refusals above, for an emulator in another process.
+
+        The JSON body may set ``credits_depleted`` and ``usage_capped`` (booleans) and
+        ``unenrolled`` (the endpoints outside the plan, replacing the present ones).
+        """
+        try:
+            changes = json.loads(body or b"{}")
+        except ValueError:
+            changes = None
+        problem = _account_problem(changes)
+        if problem:
+            return json_response(400, {"error": problem})
+        with self.lock:
+            self.credits_are_depleted = changes.get("credits_depleted", self.credits_are_depleted)
+            self.usage_is_capped = changes.get("usage_capped", self.usage_is_capped)
+            self.unenrolled = set(changes.get("unenrolled", self.unenrolled))
+        return json_response(200, self.account())
 
     def app_refusal(self, method: str, path: str, user_id: str) -> EmulatorResponse | None:
         """X's refusal of an authenticated API request for a reason of the whole app, if any.

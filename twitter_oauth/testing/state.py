@@ -383,6 +383,7 @@ class XEmulator(AppAccount):
                 "users": len(self.users),
                 "faults": len(self.faults),
                 "access_tokens": sum(1 for r in self.access_tokens.values() if not r.revoked),
+                "account": self.account(),
                 "usage": self.usage(),
                 "billed_usd": self.billed_usd(),
             }
