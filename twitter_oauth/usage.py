@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -418,4 +418,3 @@ def flush_on_worker_shutdown(**kwargs: Any) -> None:
     """
     if ledger.pending_requests:
         ledger._flush_logged()
-        connection.close()
