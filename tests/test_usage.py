@@ -172,6 +172,20 @@ def test_a_flush_adds_to_the_stored_row(db):
     ]
 
 
+def test_databases_without_on_conflict_add_row_by_row(db, monkeypatch):
+    monkeypatch.setattr("twitter_oauth.usage.ON_CONFLICT_VENDORS", ())
+    writer = UsageLedger()
+    writer.add(call(), Counts(requests=2, succeeded=1, billed_units=1, usd_micros=15_000))
+    writer.flush()
+    writer.add(call(), Counts(requests=1, succeeded=1, billed_units=1, usd_micros=15_000))
+    writer.add(call(account_id=8), Counts(requests=1))
+    writer.flush()
+    assert stored() == [
+        (DAY, "POST /2/tweets", 7, 3, 2, 2, 30_000),
+        (DAY, "POST /2/tweets", 8, 1, 0, 0, 0),
+    ]
+
+
 def test_a_flush_with_nothing_counted_makes_no_query(db):
     with CaptureQueriesContext(connection) as queries:
         assert UsageLedger().flush() == 0
@@ -364,13 +378,25 @@ def test_the_limit_counts_what_other_processes_wrote_today(account, clock, limit
         services.post_tweet(account, "one too many")
 
 
-def test_the_estimate_reads_the_database_once_a_day_not_per_request(account, clock, limited):
+def test_the_estimate_reads_the_database_once_an_interval_not_per_request(account, clock, limited):
     with CaptureQueriesContext(connection) as first:
         services.client_for(account).create_tweet("first")
     with CaptureQueriesContext(connection) as second:
         services.client_for(account).create_tweet("second")
     assert len(first) == 1 and "SUM" in first[0]["sql"].upper()
     assert second.captured_queries == []
+
+
+def test_the_estimate_reads_again_what_other_processes_wrote_once_it_is_stale(
+    account, clock, limited, monkeypatch
+):
+    services.post_tweet(account, "first")
+    UsageRecord.objects.create(
+        day=DAY, endpoint="POST /2/tweets", account_id=999, requests=3, usd_micros=45_000
+    )
+    monkeypatch.setattr("twitter_oauth.usage.STALE_AFTER", 0)
+    with pytest.raises(TwitterSpendLimitReached):
+        services.post_tweet(account, "second")
 
 
 def test_the_limit_signal_fires_once_a_day(account, clock, limited):

@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,12 @@ NO_ACCOUNT = 0
 BATCH_SIZE = 1000
 #: Rows per INSERT statement (SQLite's limit on parameters per statement stays far away).
 ROWS_PER_STATEMENT = 100
+#: Databases whose INSERT ... ON CONFLICT DO UPDATE adds a batch in one statement; others get
+#: an UPDATE, then an INSERT where nothing matched, per row.
+ON_CONFLICT_VENDORS = ("postgresql", "sqlite")
+#: Seconds the database's total for the day is trusted without a timer (USAGE_FLUSH_INTERVAL
+#: None); past it, the next priced call reads it again.
+STALE_AFTER = 5.0
 #: Reads whose answer is one resource at most: their price is known before they are sent.
 SINGLE_RESOURCE_READS = frozenset(
     {
@@ -110,8 +117,8 @@ class UsageLedger:
         self._unwritten_usd: dict[dt.date, int] = {}
         self._writing_usd: dict[dt.date, int] = {}
         self._reserved_usd: dict[dt.date, int] = {}
-        # The database's total for one day, as of the last write or read of it.
-        self._stored_usd: tuple[dt.date, int] | None = None
+        # The database's total for one day (day, millionths, monotonic time of the read).
+        self._stored_usd: tuple[dt.date, int, float] | None = None
         self._limit_announced: dt.date | None = None
         self._wake = threading.Event()
         self._flusher: threading.Thread | None = None
@@ -186,7 +193,7 @@ class UsageLedger:
     def _estimate_micros(self, day: dt.date) -> int:
         stored = self._stored_usd
         if stored is None or stored[0] != day:
-            stored = (day, self._read_stored(day))
+            stored = (day, self._read_stored(day), time.monotonic())
             self._stored_usd = stored
         return (
             stored[1]
@@ -199,8 +206,9 @@ class UsageLedger:
         price = self._price_before_sending(call.endpoint, params)
         if price is None:
             return
-        if self._stored_usd is None or self._stored_usd[0] != call.day:
-            self._estimate_micros(call.day)  # one query a day, outside the lock
+        if self._stored_is_stale(call.day):
+            # What other processes wrote: read at most once an interval, outside the lock.
+            self._stored_usd = (call.day, self._read_stored(call.day), time.monotonic())
         with self._lock:
             spent = self._estimate_micros(call.day)
             allowed = spent + price <= to_micros(limit)
@@ -234,6 +242,12 @@ class UsageLedger:
             },
             until=until,
         )
+
+    def _stored_is_stale(self, day: dt.date) -> bool:
+        stored = self._stored_usd
+        if stored is None or stored[0] != day:
+            return True
+        return time.monotonic() - stored[2] > (app_settings.USAGE_FLUSH_INTERVAL or STALE_AFTER)
 
     @staticmethod
     def _price_before_sending(endpoint: str, params: Mapping[str, str]) -> int | None:
@@ -270,11 +284,15 @@ class UsageLedger:
                         self._unwritten_usd[day] = self._unwritten_usd.get(day, 0) + usd
                     self._writing_usd = {}
                 raise
-            day = self.today()
-            stored = self._read_stored(day) if app_settings.DAILY_SPEND_LIMIT is not None else None
+            day, stored = self.today(), None
+            if app_settings.DAILY_SPEND_LIMIT is not None:
+                try:
+                    stored = (day, self._read_stored(day), time.monotonic())
+                except Exception:
+                    logger.exception("Could not read today's spending at X; read it again later")
             with self._lock:
                 self._writing_usd = {}
-                self._stored_usd = (day, stored) if stored is not None else None
+                self._stored_usd = stored
             return len(batch)
 
     def discard(self) -> None:
@@ -347,7 +365,7 @@ def _upsert(batch: dict[Key, Counts]) -> None:
     rows = sorted(batch.items())
     alias = UsageRecord.objects.db
     with transaction.atomic(using=alias):
-        if connections[alias].vendor in ("postgresql", "sqlite"):
+        if connections[alias].vendor in ON_CONFLICT_VENDORS:
             _insert_on_conflict(UsageRecord._meta.db_table, rows, alias)
             return
         for (day, endpoint, account_id), counts in rows:
