@@ -3,7 +3,7 @@
     .venv/bin/python bench/posting.py [--posts 2000] [--accounts 20]
         [--latency-ms 0] [--handshake-ms 0] [--threads 16]
         [--broker redis://127.0.0.1:6379/14] [--database-url postgres://...]
-        [--skip-billing] [--skip-naive] [--ledger-repeat 3]
+        [--skip-billing] [--skip-naive] [--ledger-repeat 3] [--ledger-only]
 
 Figures from one run, all against the same in-process emulator:
 - ceiling: a bare keep-alive client (one requests.Session, OAuth 1.0a signing) posting in a loop;
@@ -57,6 +57,9 @@ def main() -> None:
     parser.add_argument(
         "--ledger-repeat", type=int, default=3, help="runs with and without the ledger (0: none)"
     )
+    parser.add_argument(
+        "--ledger-only", action="store_true", help="only the runs with and without the ledger"
+    )
     args = parser.parse_args()
     with test_database(args.database_url):
         from twitter_oauth.testing import EmulatorServer, XEmulator
@@ -70,6 +73,9 @@ def main() -> None:
             if args.latency_ms:
                 emulator.inject("/2/tweets", delay=args.latency_ms / 1000, times=None)
             accounts = make_accounts(emulator, args.accounts)
+            if args.ledger_only:
+                ledger_overhead(server, emulator, accounts, args)
+                return
             ceiling = bare_client(server, accounts, args.posts)
             report("ceiling", "bare keep-alive client", ceiling, ceiling)
             report(

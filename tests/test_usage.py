@@ -208,6 +208,22 @@ def test_a_failed_flush_keeps_the_counts_for_the_next(db, monkeypatch):
     assert stored() == [(DAY, "POST /2/tweets", 7, 1, 1, 1, 15_000)]
 
 
+def test_after_a_failed_write_a_full_batch_does_not_try_again_at_once(db, monkeypatch):
+    monkeypatch.setattr("twitter_oauth.usage.BATCH_SIZE", 2)
+    attempts = []
+
+    def broken(batch):
+        attempts.append(len(batch))
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr("twitter_oauth.usage._upsert", broken)
+    writer = UsageLedger()
+    for _ in range(10):
+        writer.add(call(), Counts(requests=1))
+    assert attempts == [1]
+    assert writer.pending_requests == 10
+
+
 def test_a_full_batch_is_written_at_once_without_a_timer(db, monkeypatch):
     monkeypatch.setattr("twitter_oauth.usage.BATCH_SIZE", 3)
     writer = UsageLedger()

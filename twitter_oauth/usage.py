@@ -123,6 +123,8 @@ class UsageLedger:
         self._wake = threading.Event()
         self._flusher: threading.Thread | None = None
         self._pid = os.getpid()
+        # After a failed write, a full batch waits for this moment (monotonic) to try again.
+        self._retry_at = 0.0
 
     def today(self) -> dt.date:
         return self.clock().astimezone(dt.UTC).date()
@@ -180,7 +182,7 @@ class UsageLedger:
                 self._reserved_usd[call.day] -= call.reserved
                 call.reserved = 0
             self._pending_count += counts.requests
-            full = self._pending_count >= BATCH_SIZE
+            full = self._pending_count >= BATCH_SIZE and time.monotonic() >= self._retry_at
         self._after_add(full)
 
     # -- the spending limit --
@@ -277,6 +279,10 @@ class UsageLedger:
                 _upsert(batch)
             except Exception:
                 with self._lock:
+                    # The database is down: the next full batch does not try before the interval.
+                    self._retry_at = time.monotonic() + (
+                        app_settings.USAGE_FLUSH_INTERVAL or STALE_AFTER
+                    )
                     for key, counts in batch.items():
                         self._pending.setdefault(key, Counts()).add(counts)
                         self._pending_count += counts.requests
