@@ -22,6 +22,7 @@ from twitter_oauth.conf import app_settings
 from twitter_oauth.exceptions import (
     SignInError,
     TwitterAuthError,
+    TwitterBadRequest,
     TwitterCallbackNotApproved,
     TwitterError,
     TwitterRateLimited,
@@ -201,7 +202,8 @@ def _x_failure_message(exc: TwitterError) -> str:
         return _(
             "X is limiting requests from this site right now. Please try again in a few minutes."
         )
-    if isinstance(exc, TwitterAuthError):
+    if isinstance(exc, TwitterAuthError | TwitterBadRequest):
+        # A refused code, verifier or token: the flow is spent, a new one may work.
         return _("X did not accept this sign-in. Please try again.")
     return _("X is not answering right now. Please try again in a few minutes.")
 
