@@ -4,6 +4,7 @@ driven by X's own SDK."""
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 import requests
@@ -289,3 +290,81 @@ def test_xdk_as_a_public_client_exchanges_the_code_with_client_id(x_emulator, xd
     token = xdk_auth.fetch_token(answer.headers["Location"])
     assert token["access_token"]
     assert x_emulator.state.requests[-1].consumer_key == PUBLIC_CLIENT_ID
+
+
+def test_two_refreshes_of_one_refresh_token_at_once_get_one_new_token(x_emulator):
+    state = x_emulator.state
+    alice = state.user_by_screen_name("alice")
+    _, refresh = state.issue_oauth2_token(CLIENT_ID, alice, [*READING, "offline.access"])
+    statuses, barrier = [], threading.Barrier(2)
+
+    def worker():
+        barrier.wait(timeout=5)
+        answer = requests.post(
+            f"{x_emulator.url}/2/oauth2/token",
+            data={"grant_type": "refresh_token", "refresh_token": refresh},
+            auth=(CLIENT_ID, CLIENT_SECRET),
+            timeout=5,
+        )
+        statuses.append(answer.status_code)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert sorted(statuses) == [200, 400]
+    assert state.refreshes_by_user == {alice.id: 1}
+    assert state.refresh_token_presented_twice
+
+
+def test_a_fault_at_the_token_endpoint_answers_before_the_client_is_judged(x_emulator):
+    x_emulator.state.inject("/2/oauth2/token", status=503)
+    answer = requests.post(
+        f"{x_emulator.url}/2/oauth2/token", data={"grant_type": "refresh_token"}, timeout=5
+    )
+    assert answer.status_code == 503
+    assert x_emulator.state.requests[-1].fault
+
+
+GARBAGE = {
+    "a Basic header that is not base64": ({"Authorization": "Basic !!!"}, b"grant_type=x"),
+    "a Basic header without a colon": ({"Authorization": "Basic Y2xpZW50"}, b"grant_type=x"),
+    "a body that is not UTF-8": ({}, b"grant_type=\xff\xfe&code=\x80"),
+    "a body of bad percent-encoding": ({}, b"grant_type=%zz&client_id=%"),
+    "an oversized code": (
+        {},
+        b"grant_type=authorization_code&client_id=test-public-client-id&code_verifier="
+        + b"v" * 50
+        + b"&code="
+        + b"c" * 100_000,
+    ),
+}
+
+
+@pytest.mark.parametrize(("headers", "sent"), GARBAGE.values(), ids=GARBAGE.keys())
+@pytest.mark.parametrize("path", ["/2/oauth2/token", "/2/oauth2/revoke"])
+def test_garbage_at_the_token_and_revoke_endpoints_is_a_4xx(emulator, headers, sent, path):
+    answer = emulator.handle(
+        "POST",
+        f"{X_API}{path}",
+        {"Content-Type": "application/x-www-form-urlencoded", **headers},
+        sent,
+    )
+    assert 400 <= answer.status < 500
+    assert body(answer)["error"] in {"invalid_request", "unauthorized_client"}
+
+
+@pytest.mark.parametrize("header", ["Bearer", "Bearer ", "bearer x y", "Bearer \u00e9"])
+def test_an_unusable_bearer_header_is_401(emulator, header):
+    answer = emulator.handle("GET", f"{X_API}/2/users/me", {"Authorization": header}, b"")
+    assert (answer.status, body(answer)) == (401, UNAUTHORIZED)
+
+
+def test_garbage_on_the_authorize_page_is_the_error_page(emulator):
+    page = emulator.handle("GET", f"{X_API}/i/oauth2/authorize?client_id=%ff%fe&scope=%", {}, b"")
+    assert page.status == 400 and "Something went wrong" in page.text
+    answer = emulator.handle(
+        "POST", f"{X_API}/i/oauth2/authorize", {"Content-Type": "text/plain"}, b"\xff" * 10
+    )
+    assert answer.status == 400 and "Something went wrong" in answer.text

@@ -47,30 +47,10 @@ CODE_LIFETIME = 30
 REFRESH_TOKEN_IDLE_LIFETIME = 180 * 24 * 60 * 60
 #: The scopes X knows.
 SCOPES = frozenset(
-    {
-        "tweet.read",
-        "tweet.write",
-        "tweet.moderate.write",
-        "users.email",
-        "users.read",
-        "follows.read",
-        "follows.write",
-        "offline.access",
-        "space.read",
-        "mute.read",
-        "mute.write",
-        "like.read",
-        "like.write",
-        "list.read",
-        "list.write",
-        "block.read",
-        "block.write",
-        "bookmark.read",
-        "bookmark.write",
-        "media.write",
-        "dm.read",
-        "dm.write",
-    }
+    """tweet.read tweet.write tweet.moderate.write users.email users.read follows.read
+    follows.write offline.access space.read mute.read mute.write like.read like.write list.read
+    list.write block.read block.write bookmark.read bookmark.write media.write dm.read
+    dm.write""".split()
 )
 OFFLINE_ACCESS = "offline.access"
 MAX_STATE_LENGTH = 500
