@@ -46,12 +46,12 @@ CODE_LIFETIME = 30
 #: X does not say how long an unused refresh token lives; the emulator's choice: 180 days.
 REFRESH_TOKEN_IDLE_LIFETIME = 180 * 24 * 60 * 60
 #: The scopes X knows.
-SCOPES = frozenset(
-    """tweet.read tweet.write tweet.moderate.write users.email users.read follows.read
-    follows.write offline.access space.read mute.read mute.write like.read like.write list.read
-    list.write block.read block.write bookmark.read bookmark.write media.write dm.read
-    dm.write""".split()
-)
+SCOPES = frozenset({
+    "tweet.read", "tweet.write", "tweet.moderate.write", "users.email", "users.read",
+    "follows.read", "follows.write", "offline.access", "space.read", "mute.read", "mute.write",
+    "like.read", "like.write", "list.read", "list.write", "block.read", "block.write",
+    "bookmark.read", "bookmark.write", "media.write", "dm.read", "dm.write",
+})  # fmt: skip
 OFFLINE_ACCESS = "offline.access"
 MAX_STATE_LENGTH = 500
 _VERIFIER = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
