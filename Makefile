@@ -89,7 +89,7 @@ test: services browser-deps lint check-django test-sqlite test-postgres package 
 
 # Regenerate and compile the English catalogue after changing user-facing strings (GNU gettext).
 messages: $(VENV)/.installed-test
-	cd twitter_oauth && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=.. ../$(PY) -m django makemessages -l en --no-obsolete
+	cd twitter_oauth && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=.. ../$(PY) -m django makemessages -l en --no-obsolete --no-fuzzy-matching
 	@# English is the source language: its translations are the messages themselves.
 	msgen --no-wrap -o twitter_oauth/locale/en/LC_MESSAGES/django.po twitter_oauth/locale/en/LC_MESSAGES/django.po
 	cd twitter_oauth && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=.. ../$(PY) -m django compilemessages
