@@ -89,8 +89,11 @@ test: services browser-deps lint check-django test-sqlite test-postgres package 
 
 # Regenerate and compile the English catalogue after changing user-facing strings (GNU gettext).
 messages: $(VENV)/.installed-test
-	cd twitter_oauth && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=.. ../$(PY) -m django makemessages -l en --no-obsolete --no-fuzzy-matching
-	@# English is the source language: its translations are the messages themselves.
+	@# English is the source language: nothing in the old catalogue is worth keeping, and
+	@# msgmerge's fuzzy matches would give a new message an old message's text.
+	rm -f twitter_oauth/locale/en/LC_MESSAGES/django.po
+	cd twitter_oauth && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=.. ../$(PY) -m django makemessages -l en --no-obsolete
+	@# Its translations are the messages themselves.
 	msgen --no-wrap -o twitter_oauth/locale/en/LC_MESSAGES/django.po twitter_oauth/locale/en/LC_MESSAGES/django.po
 	cd twitter_oauth && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=.. ../$(PY) -m django compilemessages
 
