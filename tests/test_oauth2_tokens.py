@@ -286,3 +286,15 @@ def test_the_beat_schedule_runs_the_keep_alive_task():
     entry = schedule["twitter_oauth.keep_oauth2_tokens_alive"]
     assert entry["task"] == "twitter_oauth.tasks.keep_oauth2_tokens_alive"
     assert entry["schedule"] == 600
+
+
+def test_the_profile_sweep_skips_expired_accounts_that_cannot_refresh(
+    x_settings, x_emulator, django_user_model
+):
+    stuck = make_account(
+        x_emulator, django_user_model, scopes=("tweet.read", "tweet.write", "users.read")
+    )
+    refreshable = make_account(x_emulator, django_user_model, name="bob")
+    expire_here(stuck)
+    expire_here(refreshable)
+    assert services.stale_account_ids() == [refreshable.pk]

@@ -340,8 +340,15 @@ def refresh_profile(account: TwitterAccount) -> TwitterAccount:
 def stale_account_ids(*, limit: int = 200) -> list[int]:
     """Accounts not verified at X for ``PROFILE_REFRESH_INTERVAL``, oldest first."""
     threshold = timezone.now() - dt.timedelta(seconds=app_settings.PROFILE_REFRESH_INTERVAL)
-    stale = TwitterAccount.objects.filter(revoked_at__isnull=True).filter(
-        Q(verified_at__isnull=True) | Q(verified_at__lt=threshold)
+    stale = (
+        TwitterAccount.objects.filter(revoked_at__isnull=True)
+        .filter(Q(verified_at__isnull=True) | Q(verified_at__lt=threshold))
+        # An expired OAuth 2.0 token without a refresh token waits for its owner to sign in.
+        .exclude(
+            protocol=TwitterAccount.Protocol.OAUTH2,
+            refresh_token__isnull=True,
+            token_expires_at__lt=timezone.now(),
+        )
     )
     return list(stale.order_by("verified_at").values_list("pk", flat=True)[:limit])
 

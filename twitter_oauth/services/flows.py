@@ -20,7 +20,7 @@ import hmac
 import logging
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from django.conf import settings
@@ -237,7 +237,9 @@ def _exchange_code(request: HttpRequest, flow: PendingFlow, code: str) -> Access
     grant = TwitterClient().exchange_code(
         code, redirect_uri=callback_url(request), code_verifier=flow.secret
     )
-    granted = set(grant.scopes or app_settings.OAUTH2_SCOPES)
+    if not grant.scopes:  # X names the granted scopes; an answer without them got what we asked
+        grant = replace(grant, scopes=app_settings.OAUTH2_SCOPES)
+    granted = set(grant.scopes)
     fields = (*PROFILE_FIELDS, "confirmed_email") if "users.email" in granted else PROFILE_FIELDS
     profile = TwitterClient(bearer_token=grant.access_token).get_me(fields)
     user_id, username = profile.get("id"), profile.get("username")
