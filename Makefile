@@ -33,10 +33,10 @@ $(VENV)/.installed-%: $(PY) setup.cfg pyproject.toml
 demo: $(VENV)/.installed-example
 	$(PY) manage.py migrate --noinput
 	@echo "X emulator: http://127.0.0.1:$(EMULATOR_PORT)   site: http://$(DEMO_HOST):$(DEMO_PORT)   (Ctrl-C stops both)"
-	@# The sweeper sends posts scheduled for later (with a broker, `celery -A example_project worker -B` does).
+	@# The sender sends posts scheduled for later and retries (with a broker, `celery -A example_project worker -B` does).
 	@$(PY) -m twitter_oauth.testing --port $(EMULATOR_PORT) & emulator=$$!; \
-	$(PY) manage.py twitter_send_due --every 15 & sweeper=$$!; \
-	trap 'kill $$emulator $$sweeper 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM; \
+	$(PY) manage.py twitter_send_due --every 5 & sender=$$!; \
+	trap 'kill $$emulator $$sender 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM; \
 	$(PY) manage.py runserver $(DEMO_HOST):$(DEMO_PORT)
 
 services:

@@ -1,12 +1,18 @@
-"""Posts per second through one Celery worker process, against the emulator's own ceiling.
+"""Posts per second through the sender, against the client's own ceiling, and what X would bill.
 
-    .venv/bin/python bench/posting.py [--posts 1000] [--broker redis://127.0.0.1:6379/14]
-        [--database-url postgres://postgres@127.0.0.1:5432/test]
+    .venv/bin/python bench/posting.py [--posts 2000] [--accounts 20]
+        [--latency-ms 0] [--handshake-ms 0] [--threads 16]
+        [--broker redis://127.0.0.1:6379/14] [--database-url postgres://...]
+        [--skip-billing] [--skip-naive]
 
-Three figures from one run, all against the same in-process emulator:
+Figures from one run, all against the same in-process emulator:
 - ceiling: a bare keep-alive client (one requests.Session, OAuth 1.0a signing) posting in a loop;
-- ours: `twitter_oauth.tasks.send_scheduled_tweet` in one worker process (--pool=threads);
-- naive: the task most people write, a new OAuth1Session built and thrown away per post.
+- post_tweet: ``services.post_tweet`` in a loop in this process;
+- prefork -c 1: one Celery worker process running the sender (batches claimed from the rows);
+- threads -c N: one worker process with N threads (the pool recommended when X is far away);
+- naive: the task most people write, a new OAuth1Session per post, one task per post;
+- billing: 1,000 posts with 15% 503s and 15% lost answers, sent by the sender with its bounded
+  look (at most 5 posts since the uncertain attempt), then with the 50-post look-back it replaced.
 Worker throughput is measured between the first and the last post's arrival at the emulator,
 so worker start-up is left out.
 """
@@ -26,15 +32,15 @@ sys.path.insert(0, str(ROOT))
 from bench._django import test_database  # noqa: E402
 
 KEY, SECRET = "test-consumer-key", "test-consumer-secret"
-OUR_TASK = "twitter_oauth.tasks.send_scheduled_tweet"
+SENDER_TASK = "twitter_oauth.tasks.send_due_posts"
 NAIVE_TASK = "bench.naive_task.naive_send"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--posts", type=int, default=1000)
-    parser.add_argument("--accounts", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=8, help="threads in the one worker process")
+    parser.add_argument("--posts", type=int, default=2000)
+    parser.add_argument("--accounts", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=16, help="threads of the threads pool")
     parser.add_argument(
         "--handshake-ms", type=float, default=0, help="cost of each new connection (TLS to X)"
     )
@@ -43,6 +49,8 @@ def main() -> None:
     )
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--skip-naive", action="store_true")
+    parser.add_argument("--skip-billing", action="store_true")
     args = parser.parse_args()
     with test_database(args.database_url):
         from twitter_oauth.testing import EmulatorServer, XEmulator
@@ -50,22 +58,35 @@ def main() -> None:
         emulator = XEmulator(post_limit=10**9, daily_post_limit=10**9)
         with EmulatorServer(emulator, handshake_delay=args.handshake_ms / 1000) as server:
             print(
-                f"{args.posts} posts, {args.threads} threads, {args.handshake_ms:g} ms/connection"
+                f"{args.posts} posts on {args.accounts} accounts, X {args.latency_ms:g} ms away, "
+                f"{args.handshake_ms:g} ms per new connection"
             )
             if args.latency_ms:
                 emulator.inject("/2/tweets", delay=args.latency_ms / 1000, times=None)
             accounts = make_accounts(emulator, args.accounts)
-            ceiling = bare_client(server, emulator, accounts, args.posts)
-            forget_posts(emulator)
-            print(f"ceiling  bare keep-alive client      {ceiling:8.1f} posts/s")
-            ours = through_worker(server, emulator, accounts, args, OUR_TASK)
-            print(
-                f"ours     send_scheduled_tweet        {ours:8.1f} posts/s  ({ours / ceiling:.0%})"
+            ceiling = bare_client(server, accounts, args.posts)
+            report("ceiling", "bare keep-alive client", ceiling, ceiling)
+            report(
+                "loop", "services.post_tweet", in_process(server, emulator, accounts, args), ceiling
             )
-            naive = through_worker(server, emulator, accounts, args, NAIVE_TASK)
-            share = naive / ceiling
-            print(f"naive    new OAuth1Session per post  {naive:8.1f} posts/s  ({share:.0%})")
-            print(f"ours / naive: {ours / naive:.2f}x")
+            ours = through_worker(server, emulator, accounts, args, pool="prefork", concurrency=1)
+            report("ours", "sender, prefork -c 1", ours, ceiling)
+            threaded = through_worker(
+                server, emulator, accounts, args, pool="threads", concurrency=args.threads
+            )
+            report("ours", f"sender, threads -c {args.threads}", threaded, ceiling)
+            if not args.skip_naive:
+                naive = through_worker(
+                    server, emulator, accounts, args, pool="threads",
+                    concurrency=args.threads, task=NAIVE_TASK,
+                )  # fmt: skip
+                report("naive", "OAuth1Session per post", naive, ceiling)
+        if not args.skip_billing:
+            billing(accounts_count=min(args.accounts, 10))
+
+
+def report(label: str, what: str, rate: float, ceiling: float) -> None:
+    print(f"{label:8} {what:30} {rate:8.1f} posts/s  ({rate / ceiling:.0%})", flush=True)
 
 
 def make_accounts(emulator, count):
@@ -77,7 +98,7 @@ def make_accounts(emulator, count):
     for n in range(count):
         person = emulator.add_user(f"bench{n}")
         token, secret = emulator.issue_access_token(KEY, person)
-        user = get_user_model().objects.create_user(f"bench{n}")
+        user = get_user_model().objects.create_user(f"bench{n}-{time.monotonic_ns()}")
         accounts.append(
             TwitterAccount.objects.create(
                 user=user,
@@ -90,7 +111,7 @@ def make_accounts(emulator, count):
     return accounts
 
 
-def bare_client(server, emulator, accounts, posts: int) -> float:
+def bare_client(server, accounts, posts: int) -> float:
     import requests
     from requests_oauthlib import OAuth1
 
@@ -107,14 +128,31 @@ def bare_client(server, emulator, accounts, posts: int) -> float:
     return posts / elapsed
 
 
+def in_process(server, emulator, accounts, args) -> float:
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    from twitter_oauth import services
+
+    forget_posts(emulator)
+    with override_settings(TWITTER_OAUTH={**settings.TWITTER_OAUTH, "API_URL": server.url}):
+        started = time.perf_counter()
+        for n in range(args.posts):
+            services.post_tweet(accounts[n % len(accounts)], f"loop {n}")
+        return args.posts / (time.perf_counter() - started)
+
+
 def forget_posts(emulator) -> None:
     """Clear the log and the posts, keeping the accounts' tokens."""
     with emulator.lock:
         emulator.requests.clear()
         emulator.tweets.clear()
+        emulator._texts.clear()
 
 
-def through_worker(server, emulator, accounts, args, task: str) -> float:
+def through_worker(
+    server, emulator, accounts, args, *, pool: str, concurrency: int, task: str = SENDER_TASK
+) -> float:
     from celery import Celery
     from django.conf import settings
 
@@ -123,13 +161,18 @@ def through_worker(server, emulator, accounts, args, task: str) -> float:
     ScheduledTweet.objects.all().delete()
     forget_posts(emulator)
     rows = ScheduledTweet.objects.bulk_create(
-        ScheduledTweet(account=accounts[n % len(accounts)], text=f"{task} {n}")
+        ScheduledTweet(account=accounts[n % len(accounts)], text=f"{pool}-{task} {n}")
         for n in range(args.posts)
     )
-    queue = f"bench-{os.getpid()}-{task.rsplit('.', 1)[-1]}"
+    queue = f"bench-{os.getpid()}-{pool}-{task.rsplit('.', 1)[-1]}"
     producer = Celery(broker=args.broker)
-    for row in rows:
-        producer.send_task(task, args=[row.pk], queue=queue)
+    if task == SENDER_TASK:
+        # What the dispatcher does: one sender per account with due posts, up to the slots.
+        for _ in range(min(concurrency, len(accounts))):
+            producer.send_task(task, queue=queue)
+    else:
+        for row in rows:
+            producer.send_task(task, args=[row.pk], queue=queue)
     db = settings.DATABASES["default"]
     env = {
         **os.environ,
@@ -138,10 +181,11 @@ def through_worker(server, emulator, accounts, args, task: str) -> float:
         "CELERY_BROKER_URL": args.broker,
         "TEST_CELERY_QUEUE": queue,
         "TEST_TWITTER_API_URL": server.url,
+        "TEST_POOL_SIZE": str(max(10, concurrency)),
     }
     worker = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "celery", "-A", "tests.celery", "worker",
-         "--pool=threads", f"--concurrency={args.threads}",
+         f"--pool={pool}", f"--concurrency={concurrency}",
          "--loglevel=WARNING", "--without-gossip", "--without-mingle", "--without-heartbeat",
          "-Q", queue, "-I", "bench.naive_task", "-n", f"{queue}@%h"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
@@ -161,6 +205,86 @@ def through_worker(server, emulator, accounts, args, task: str) -> float:
         posts = [r for r in emulator.requests if r.path == "/2/tweets" and r.status == 201]
     assert len(posts) == args.posts, f"{len(posts)} of {args.posts} posts arrived"
     return (len(posts) - 1) / (posts[-1].at - posts[0].at)
+
+
+# --- what X would bill --------------------------------------------------------------------------
+
+
+def billing(*, accounts_count: int, posts: int = 1000) -> None:
+    """1,000 posts through 15% 503s and 15% lost answers: the bounded look vs the old look-back."""
+    print(f"\nwhat X would bill for {posts} posts, 15% 503s and 15% lost answers:")
+    bounded = _billed_run(accounts_count, posts, lookback=None)
+    old = _billed_run(accounts_count, posts, lookback=50)
+    for label, (requests, usd, billed) in (
+        ("bounded look (5 since the attempt)", bounded),
+        ("old look-back (50 newest)", old),
+    ):
+        print(
+            f"  {label:36} {requests:5d} requests  ${usd:7.3f} before X's per-day de-duplication"
+            f"  ${billed:7.3f} billed"
+        )
+
+
+def _billed_run(accounts_count: int, posts: int, *, lookback: int | None):
+    from unittest import mock
+
+    from django.conf import settings
+    from django.test.utils import override_settings
+
+    from twitter_oauth.models import ScheduledTweet
+    from twitter_oauth.services import delivery
+    from twitter_oauth.testing import EmulatorServer, XEmulator
+
+    emulator = XEmulator(post_limit=10**9, daily_post_limit=10**9, seed=7)
+    with EmulatorServer(emulator) as server:
+        accounts = make_accounts(emulator, accounts_count)
+        for account in accounts:  # an account with a history, as real ones have
+            for n in range(60):
+                emulator.add_tweet(account.twitter_id, f"earlier post {n}")
+        ScheduledTweet.objects.all().delete()
+        ScheduledTweet.objects.bulk_create(
+            ScheduledTweet(account=accounts[n % len(accounts)], text=f"billed {n}")
+            for n in range(posts)
+        )
+        emulator.inject("/2/tweets", method="POST", status=503, times=None, rate=0.15)
+        emulator.inject("/2/tweets", method="POST", lose_answer=True, times=None, rate=0.15 / 0.85)
+        fast = {
+            **settings.TWITTER_OAUTH,
+            "API_URL": server.url,
+            "POST_RETRY_BACKOFF": 0.001,
+            "POST_RETRY_BACKOFF_MAX": 0.001,
+            "POST_MAX_ATTEMPTS": 50,
+        }
+        patches = []
+        if lookback:
+            patches.append(mock.patch.object(delivery, "LOOKUP_MAX_RESULTS", lookback))
+            patches.append(mock.patch.object(delivery, "LOOKUP_CLOCK_SLACK", _Forever()))
+        with override_settings(TWITTER_OAUTH=fast):
+            for patch in patches:
+                patch.start()
+            try:
+                while ScheduledTweet.objects.filter(status="pending").exists():
+                    delivery.send_due(max_seconds=60)
+                    time.sleep(0.002)
+            finally:
+                for patch in patches:
+                    patch.stop()
+        assert not ScheduledTweet.objects.exclude(status="sent").exists()
+        usage = emulator.usage()
+        return (
+            sum(row["requests"] for row in usage),
+            sum(row["usd"] for row in usage),
+            emulator.billed_usd(),
+        )
+
+
+class _Forever:
+    """A clock slack so large that the look starts at the beginning: the old look-back."""
+
+    def __rsub__(self, other):
+        import datetime as dt
+
+        return dt.datetime(2011, 1, 1, tzinfo=dt.UTC)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from twitter_oauth import services
 from twitter_oauth.conf import app_settings
 from twitter_oauth.exceptions import PostRejected
 from twitter_oauth.models import ScheduledTweet
+from twitter_oauth.services import holds
 
 #: Scheduled posts listed on the home page.
 RECENT_POSTS = 20
@@ -65,6 +66,8 @@ def _signed_in_context(request: HttpRequest, form: ComposeForm | None = None) ->
         "posts": ScheduledTweet.objects.filter(account__user=request.user)
         .select_related("account")
         .order_by("-created_at")[:RECENT_POSTS],
+        # Pending posts wait for this while X holds the app ("waiting: X credits depleted").
+        "hold": holds.state().latest(),
     }
 
 

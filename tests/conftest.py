@@ -16,7 +16,7 @@ from django.db import connection
 from tests.celery import app as celery_app  # noqa: F401 - the default app for tasks
 from twitter_oauth import client
 
-pytest_plugins = ["twitter_oauth.testing.pytest_plugin"]
+pytest_plugins = ["twitter_oauth.testing.pytest_plugin", "tests.worker_helpers"]
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")

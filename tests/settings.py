@@ -82,8 +82,10 @@ TWITTER_OAUTH = {
     # Tests that talk to X point this at the emulator; a worker started by a test gets it here.
     "API_URL": env("TEST_TWITTER_API_URL", default="http://127.0.0.1:9"),
     "TOKEN_KEYS": ["0Oa2iZ9bXpYw8pJd0Sx1d6c3QzR8k0yH4lQw5cJmVtA="],
+    "POOL_SIZE": env.int("TEST_POOL_SIZE", default=10),
     "POST_LEASE": env.float("TEST_POST_LEASE", default=60.0),
     "POST_MAX_ATTEMPTS": env.int("TEST_POST_MAX_ATTEMPTS", default=6),
     "POST_RETRY_BACKOFF": env.float("TEST_POST_RETRY_BACKOFF", default=30.0),
     "POST_RETRY_BACKOFF_MAX": env.float("TEST_POST_RETRY_BACKOFF_MAX", default=3600.0),
+    "APP_HOLD_PROBE_INTERVAL": env.float("TEST_APP_HOLD_PROBE_INTERVAL", default=300.0),
 }

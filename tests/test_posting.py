@@ -1,4 +1,4 @@
-"""Posting and the send task's logic, run eagerly against the emulator."""
+"""Posting and the sender's logic, run in-process against the emulator."""
 
 from __future__ import annotations
 
@@ -34,7 +34,9 @@ def row(text, account, **fields):
 
 
 def send(scheduled):
-    return services.send_scheduled(scheduled.pk)
+    """One sending round; the outcome of this post in it ("skipped" if it was not claimed)."""
+    outcomes = dict(services.send_due().outcomes)
+    return outcomes.get(scheduled.pk, "skipped")
 
 
 def reload(scheduled):
@@ -110,7 +112,7 @@ def test_post_tweet_401_marks_the_account_revoked(account, x_emulator):
 # --- scheduling ---------------------------------------------------------------------------------
 
 
-def test_schedule_enqueues_after_commit_and_the_task_posts(
+def test_schedule_kicks_a_sender_after_commit_and_it_posts(
     account, x_emulator, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -123,7 +125,7 @@ def test_schedule_enqueues_after_commit_and_the_task_posts(
     assert scheduled.attempts == 1 and scheduled.sent_at is not None
 
 
-def test_a_rolled_back_schedule_enqueues_nothing(
+def test_a_rolled_back_schedule_sends_nothing(
     account, x_emulator, django_capture_on_commit_callbacks
 ):
     def schedule_then_fail():
@@ -138,22 +140,22 @@ def test_a_rolled_back_schedule_enqueues_nothing(
     assert x_emulator.state.count() == 0
 
 
-def test_a_post_far_ahead_waits_for_the_sweeper(
+def test_a_post_for_later_waits_in_its_row_for_the_dispatcher(
     account, x_emulator, django_capture_on_commit_callbacks
 ):
     later = timezone.now() + dt.timedelta(hours=2)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         scheduled = services.schedule_tweet(account, "later", send_at=later)
-    assert callbacks == []
-    with django_capture_on_commit_callbacks(execute=True):
-        assert services.enqueue_due() == 0
+    assert callbacks == []  # no task waits in the broker for it
+    assert tasks.send_due_tweets.delay().get() == 0
     ScheduledTweet.objects.filter(pk=scheduled.pk).update(send_at=timezone.now())
-    with django_capture_on_commit_callbacks(execute=True):
-        assert services.enqueue_due() == 1
+    assert tasks.send_due_tweets.delay().get() == 1
     assert reload(scheduled).status == Status.SENT
 
 
-def test_a_task_that_runs_twice_posts_once(account, x_emulator):
+def test_a_message_of_an_earlier_version_sends_what_is_due_and_running_it_twice_posts_once(
+    account, x_emulator
+):
     scheduled = row("twice", account)
     tasks.send_scheduled_tweet.delay(scheduled.pk)
     tasks.send_scheduled_tweet.delay(scheduled.pk)
@@ -163,7 +165,7 @@ def test_a_task_that_runs_twice_posts_once(account, x_emulator):
 
 def test_a_post_not_yet_due_is_not_sent(account, x_emulator):
     scheduled = row("not yet", account, send_at=timezone.now() + dt.timedelta(minutes=1))
-    assert send(scheduled).outcome == "skipped"
+    assert send(scheduled) == "skipped"
     assert x_emulator.state.count() == 0
 
 
@@ -173,8 +175,7 @@ def test_a_post_not_yet_due_is_not_sent(account, x_emulator):
 def test_a_5xx_is_retried_later_with_backoff(account, x_emulator, settings):
     scheduled = row("outage", account)
     x_emulator.state.inject("/2/tweets", status=503)
-    result = send(scheduled)
-    assert result.outcome == "retry"
+    assert send(scheduled) == "retried"
     scheduled = reload(scheduled)
     assert scheduled.status == Status.PENDING and scheduled.attempts == 1
     assert scheduled.may_have_posted and "503" in scheduled.last_error
@@ -182,7 +183,7 @@ def test_a_5xx_is_retried_later_with_backoff(account, x_emulator, settings):
     assert 14 <= backoff <= 31  # base 30 s, full jitter from base/2
 
     ScheduledTweet.objects.filter(pk=scheduled.pk).update(send_at=timezone.now())
-    assert send(scheduled).outcome == "sent"
+    assert send(scheduled) == "sent"
     calls = [(r.method, r.path) for r in x_emulator.state.requests]
     assert calls == [
         ("POST", "/2/tweets"),
@@ -198,12 +199,12 @@ def test_an_answer_lost_to_a_timeout_is_found_at_x_not_posted_twice(
     x_settings.TWITTER_OAUTH = {**x_settings.TWITTER_OAUTH, "TIMEOUT": 0.2}
     scheduled = row("slow", account)
     x_emulator.state.inject("/2/tweets", delay=0.5)  # X posts it, but after we stopped waiting
-    assert send(scheduled).outcome == "retry"
+    assert send(scheduled) == "retried"
     import time
 
     time.sleep(0.5)
     ScheduledTweet.objects.filter(pk=scheduled.pk).update(send_at=timezone.now())
-    assert send(scheduled).outcome == "sent"
+    assert send(scheduled) == "sent"
     scheduled = reload(scheduled)
     assert posted_texts(x_emulator) == ["slow"]
     assert x_emulator.state.tweets[scheduled.tweet_id].text == "slow"
@@ -213,11 +214,11 @@ def test_an_answer_lost_to_a_timeout_is_found_at_x_not_posted_twice(
 def test_a_429_holds_every_post_of_the_account_until_reset(account, x_emulator):
     first, second = row("first", account), row("second", account)
     x_emulator.state.inject("/2/tweets", status=429, reset_in=300)
-    assert send(first).outcome == "retry"
+    assert send(first) == "held"  # and the second with it, without calling X
     account.refresh_from_db()
     reset = account.rate_limited_until
     assert reset > timezone.now() + dt.timedelta(seconds=290)
-    assert send(second).outcome == "retry"
+    assert send(second) == "skipped"  # the account is not claimed before its reset
     assert x_emulator.state.count() == 1  # the second never reached X
     for scheduled in (reload(first), reload(second)):
         assert scheduled.status == Status.PENDING
@@ -230,8 +231,8 @@ def test_a_401_fails_the_post_and_marks_the_account(account, x_emulator):
     first, second = row("first", account), row("second", account)
     x_emulator.state.revoke(account.access_token)
     with receiving(signals.account_tokens_revoked) as revoked:
-        assert send(first).outcome == "failed"
-        assert send(second).outcome == "failed"
+        outcomes = dict(services.send_due().outcomes)
+    assert outcomes == {first.pk: "failed", second.pk: "failed"}
     assert "revoked" in reload(first).last_error
     assert "revoked this site's access" in reload(second).last_error
     assert x_emulator.state.count() == 1  # the second failed without calling X
@@ -243,18 +244,18 @@ def test_a_401_fails_the_post_and_marks_the_account(account, x_emulator):
 def test_a_duplicate_of_someone_elses_post_fails(account, x_emulator):
     services.post_tweet(account, "said before")
     scheduled = row("said before", account)
-    assert send(scheduled).outcome == "failed"
+    assert send(scheduled) == "failed"
     assert "duplicate" in reload(scheduled).last_error
 
 
 def test_a_duplicate_after_our_own_uncertain_attempt_counts_as_sent(account, x_emulator):
     services.post_tweet(account, "maybe sent")
-    scheduled = row("maybe sent", account, may_have_posted=True)
-    # The earlier post is out of the lookback window: X's duplicate answer decides.
+    scheduled = row("maybe sent", account, uncertain_since=timezone.now())
+    # The earlier post is not in the bounded read: X's duplicate answer decides.
     x_emulator.state.inject(
         f"/2/users/{account.twitter_id}/tweets", status=200, body='{"meta": {"result_count": 0}}'
     )
-    assert send(scheduled).outcome == "sent"
+    assert send(scheduled) == "sent"
     scheduled = reload(scheduled)
     assert scheduled.status == Status.SENT and "duplicate" in scheduled.last_error
     assert x_emulator.state.count("/2/tweets", "POST") == 2
@@ -263,7 +264,7 @@ def test_a_duplicate_after_our_own_uncertain_attempt_counts_as_sent(account, x_e
 def test_a_bad_request_fails_without_retry(account, x_emulator):
     scheduled = row("rejected by X", account)
     x_emulator.state.inject("/2/tweets", status=400)
-    assert send(scheduled).outcome == "failed"
+    assert send(scheduled) == "failed"
     assert reload(scheduled).status == Status.FAILED
 
 
@@ -271,9 +272,9 @@ def test_gives_up_after_max_attempts(account, x_emulator, x_settings):
     x_settings.TWITTER_OAUTH = {**x_settings.TWITTER_OAUTH, "POST_MAX_ATTEMPTS": 2}
     scheduled = row("never up", account)
     x_emulator.state.inject("/2/tweets", status=503, times=None)
-    assert send(scheduled).outcome == "retry"
+    assert send(scheduled) == "retried"
     ScheduledTweet.objects.filter(pk=scheduled.pk).update(send_at=timezone.now())
-    assert send(scheduled).outcome == "failed"
+    assert send(scheduled) == "failed"
     assert "Gave up after 2 attempts" in reload(scheduled).last_error
 
 
@@ -287,7 +288,7 @@ def test_a_post_held_by_a_live_lease_is_left_alone(account, x_emulator):
         status=Status.SENDING,
         lease_expires_at=timezone.now() + dt.timedelta(seconds=30),
     )
-    assert send(scheduled).outcome == "skipped"
+    assert send(scheduled) == "skipped"
     assert x_emulator.state.count() == 0
 
 
@@ -300,12 +301,12 @@ def test_a_post_whose_lease_ran_out_is_taken_over_and_checked_at_x(account, x_em
         attempts=1,
         lease_expires_at=timezone.now() - dt.timedelta(seconds=1),
     )
-    assert send(scheduled).outcome == "sent"
+    assert send(scheduled) == "sent"
     assert reload(scheduled).tweet_id == tweet_id
     assert x_emulator.state.count("/2/tweets", "POST") == 1
 
 
-def test_the_sweeper_enqueues_abandoned_posts(
+def test_the_dispatcher_starts_a_sender_for_abandoned_posts(
     account, x_emulator, django_capture_on_commit_callbacks
 ):
     scheduled = row(
@@ -319,22 +320,16 @@ def test_the_sweeper_enqueues_abandoned_posts(
     assert reload(scheduled).status == Status.SENT
 
 
-def test_the_sweeper_does_not_requeue_a_recently_enqueued_post(account):
-    row("queued", account, enqueued_at=timezone.now())
-    assert services.enqueue_due() == 0
-
-
 def test_an_outcome_after_a_lost_lease_is_not_recorded_over_the_new_claim(
     account, x_emulator, caplog
 ):
     scheduled = row("contested", account)
-    from twitter_oauth.services import posting
+    from twitter_oauth.services import delivery
 
-    claim, _took_over = posting._claim(scheduled.pk)
-    claimed = ScheduledTweet.objects.get(pk=scheduled.pk)
-    assert claimed.claim_id == claim
+    [claimed] = delivery.claim(10).rows
+    assert claimed.pk == scheduled.pk and claimed.claim_id is not None
     ScheduledTweet.objects.filter(pk=scheduled.pk).update(claim_id=None)  # another worker took it
-    posting._succeed(claimed, "123")
+    delivery._succeed(claimed, "123")
     assert reload(scheduled).status == Status.SENDING
     assert "after its lease ran out" in caplog.text
 

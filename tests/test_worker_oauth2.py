@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from tests.celery import app as celery_app
-from tests.test_worker import Worker, all_done, wait_until
+from tests.worker_helpers import Worker, all_done, wait_until
 from twitter_oauth.models import ScheduledTweet, TwitterAccount
 from twitter_oauth.services import schedule_tweet
 from twitter_oauth.testing import EmulatorServer, XEmulator

@@ -17,7 +17,8 @@ from django.utils.translation import ngettext
 
 from twitter_oauth import services
 from twitter_oauth.exceptions import PostRejected, SignInError, TwitterError
-from twitter_oauth.models import ScheduledTweet, TwitterAccount
+from twitter_oauth.models import AppHold, ScheduledTweet, TwitterAccount
+from twitter_oauth.services import holds
 
 #: The changelist counts at most this many rows: its cost stays flat on a big table.
 COUNT_CAP = 10_000
@@ -175,6 +176,13 @@ class ScheduledTweetAdmin(admin.ModelAdmin):
     )
     actions = ("retry_failed", "cancel_pending")
 
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        # Pending posts during a hold are waiting for X, not stuck: say so above the list.
+        hold = holds.state().latest()
+        if hold is not None:
+            self.message_user(request, holds.waiting_message(hold), messages.WARNING)
+        return super().changelist_view(request, extra_context)
+
     @admin.display(description=_("text"))
     def short_text(self, post: ScheduledTweet) -> str:
         return post.text if len(post.text) <= 60 else post.text[:59] + "…"
@@ -201,3 +209,40 @@ class ScheduledTweetAdmin(admin.ModelAdmin):
         self.message_user(
             request, ngettext("%d post cancelled.", "%d posts cancelled.", count) % count
         )
+
+
+@admin.register(AppHold)
+class AppHoldAdmin(admin.ModelAdmin):
+    """X's refusals of the whole app: read-only, with a way to end one by hand."""
+
+    list_display = ("reason", "active", "started_at", "ends", "refusals", "short_detail")
+    list_filter = ("active", "reason")
+    readonly_fields = (
+        "reason",
+        "active",
+        "started_at",
+        "until",
+        "next_probe_at",
+        "ended_at",
+        "refusals",
+        "detail",
+    )
+    actions = ("end_now",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # holds start from X's answers
+
+    @admin.display(description=_("until or next probe"))
+    def ends(self, hold: AppHold):
+        if not hold.active:
+            return hold.ended_at
+        return hold.until or format_html("{} {}", _("probe at"), hold.next_probe_at)
+
+    @admin.display(description=_("X's answer"))
+    def short_detail(self, hold: AppHold) -> str:
+        return hold.detail if len(hold.detail) <= 80 else hold.detail[:79] + "…"
+
+    @admin.action(description=_("End now (credits were added, the cap was raised)"))
+    def end_now(self, request: HttpRequest, queryset: QuerySet) -> None:
+        ended = sum(holds.end(hold.reason) for hold in queryset.filter(active=True))
+        self.message_user(request, ngettext("%d hold ended.", "%d holds ended.", ended) % ended)

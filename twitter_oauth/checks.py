@@ -31,8 +31,9 @@ NUMBERS = (
     "POST_RETRY_BACKOFF",
     "POST_RETRY_BACKOFF_MAX",
     "POST_LEASE",
-    "SCHEDULE_ETA_HORIZON",
-    "REQUEUE_AFTER",
+    "POST_BATCH_SIZE",
+    "POST_PARALLEL_SENDERS",
+    "APP_HOLD_PROBE_INTERVAL",
     "OAUTH2_REFRESH_TOKEN_LIFETIME",
 )
 INTEGERS = {
@@ -42,7 +43,10 @@ INTEGERS = {
     "PENDING_FLOW_TTL",
     "PROFILE_REFRESH_INTERVAL",
     "POST_MAX_ATTEMPTS",
+    "POST_BATCH_SIZE",
+    "POST_PARALLEL_SENDERS",
 }
+BOOLEANS = ("SIGNUP_ENABLED", "UNCERTAIN_POST_LOOKUP")
 ACCESS_TYPES = (None, "read", "write")
 PROTOCOLS = ("oauth1", "oauth2")
 #: What GET /2/users/me needs, which every OAuth 2.0 sign-in calls.
@@ -389,14 +393,15 @@ def _check_flow_settings(value: dict[str, Any]) -> list[CheckMessage]:
                     id="twitter_oauth.E011",
                 )
             )
-    if not isinstance(value["SIGNUP_ENABLED"], bool):
-        messages.append(
-            Error(
-                "TWITTER_OAUTH['SIGNUP_ENABLED'] must be True or False.",
-                hint=f"Got {value['SIGNUP_ENABLED']!r}.",
-                id="twitter_oauth.E012",
+    for name in BOOLEANS:
+        if not isinstance(value[name], bool):
+            messages.append(
+                Error(
+                    f"TWITTER_OAUTH['{name}'] must be True or False.",
+                    hint=f"Got {value[name]!r}.",
+                    id="twitter_oauth.E012",
+                )
             )
-        )
     return messages
 
 

@@ -12,6 +12,7 @@ This module knows nothing of Django models: callers hand it plain strings.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import re
@@ -300,9 +301,23 @@ class TwitterClient:
             )
         return Tweet(id=data["id"], text=data.get("text", text), rate_limit=response.rate_limit)
 
-    def get_user_tweets(self, user_id: str, *, max_results: int = 20) -> list[dict]:
-        """``GET 2/users/:id/tweets``: the newest posts of a user, newest first."""
+    def get_user_tweets(
+        self,
+        user_id: str,
+        *,
+        max_results: int = 20,
+        start_time: dt.datetime | None = None,
+        since_id: str | None = None,
+    ) -> list[dict]:
+        """``GET 2/users/:id/tweets``: the newest posts of a user, newest first.
+
+        ``start_time`` and ``since_id`` bound the read (X bills each post returned).
+        """
         params = {"max_results": str(max(5, min(100, max_results)))}
+        if start_time is not None:
+            params["start_time"] = f"{start_time.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}"
+        if since_id:
+            params["since_id"] = since_id
         data = read_json(self._send("GET", f"2/users/{user_id}/tweets", params=params)).get("data")
         return [tweet for tweet in data or [] if isinstance(tweet, dict)]
 

@@ -68,10 +68,14 @@ DEFAULTS: dict[str, Any] = {
     "POST_RETRY_BACKOFF_MAX": 3600,
     # Seconds a worker holds a post it is sending; past that, the post is taken over.
     "POST_LEASE": 60,
-    # Posts enqueued for sending in advance (eta) when scheduled at most this many seconds ahead.
-    "SCHEDULE_ETA_HORIZON": 300,
-    # Seconds after which a post a task was enqueued for, still pending, is enqueued again.
-    "REQUEUE_AFTER": 300,
+    # Due posts one sender claims at a time (of accounts no other sender is sending for).
+    "POST_BATCH_SIZE": 50,
+    # Senders the dispatcher starts at most each interval: one per account with due posts.
+    "POST_PARALLEL_SENDERS": 8,
+    # Seconds between the probes of an app-wide hold X gave no end for (402, usage cap).
+    "APP_HOLD_PROBE_INTERVAL": 300,
+    # Whether a post whose earlier attempt is uncertain is looked for at X before it is sent again.
+    "UNCERTAIN_POST_LOOKUP": True,
     # Seconds after which a sign-in also refreshes the profile (name, avatar) in the background.
     "PROFILE_REFRESH_INTERVAL": 86400,
 }
@@ -220,12 +224,20 @@ class AppSettings:
         return float(self.get("POST_LEASE"))
 
     @property
-    def SCHEDULE_ETA_HORIZON(self) -> float:
-        return float(self.get("SCHEDULE_ETA_HORIZON"))
+    def POST_BATCH_SIZE(self) -> int:
+        return int(self.get("POST_BATCH_SIZE"))
 
     @property
-    def REQUEUE_AFTER(self) -> float:
-        return float(self.get("REQUEUE_AFTER"))
+    def POST_PARALLEL_SENDERS(self) -> int:
+        return int(self.get("POST_PARALLEL_SENDERS"))
+
+    @property
+    def APP_HOLD_PROBE_INTERVAL(self) -> float:
+        return float(self.get("APP_HOLD_PROBE_INTERVAL"))
+
+    @property
+    def UNCERTAIN_POST_LOOKUP(self) -> bool:
+        return bool(self.get("UNCERTAIN_POST_LOOKUP"))
 
     @property
     def USER_AGENT(self) -> str:

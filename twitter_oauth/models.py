@@ -121,20 +121,22 @@ class ScheduledTweet(models.Model):
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
-    # The claim of the attempt in progress, and until when it holds the row.
+    # The claim of the attempt in progress: who holds the row, since when, and until when.
     claim_id = models.UUIDField(null=True, blank=True, editable=False)
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # An earlier attempt ended without knowing whether X posted (timeout, 5xx, crash):
-    # the next one looks for the post at X before posting again.
-    may_have_posted = models.BooleanField(default=False, editable=False)
-    # When a task for this row was last put on the queue (the sweeper does not flood it).
-    enqueued_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # When the first attempt whose outcome is unknown began (timeout, 5xx, lost answer,
+    # a worker that died): the next attempt looks for the post at X from then on.
+    uncertain_since = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("scheduled post")
         verbose_name_plural = _("scheduled posts")
         ordering = ("-send_at", "-pk")
-        indexes = [models.Index(fields=["status", "send_at"], name="twitter_oau_status_send_idx")]
+        indexes = [
+            models.Index(fields=["status", "send_at"], name="twitter_oau_status_send_idx"),
+            models.Index(fields=["account", "status"], name="twitter_oau_account_status_idx"),
+        ]
 
     def __str__(self) -> str:
         when = f"{self.send_at:%Y-%m-%d %H:%M}"
@@ -142,3 +144,43 @@ class ScheduledTweet(models.Model):
 
     def __repr__(self) -> str:
         return f"<ScheduledTweet pk={self.pk} account={self.account_id} status={self.status}>"
+
+    @property
+    def may_have_posted(self) -> bool:
+        """An earlier attempt may have reached X (its outcome is unknown)."""
+        return self.uncertain_since is not None
+
+
+class AppHold(models.Model):
+    """X refuses the whole app: while a hold is active no post of any account is sent.
+
+    One row per reason, reused: ``active`` says whether it holds now. A hold with
+    ``until`` ends by itself then; one without is probed by a single post at
+    ``next_probe_at`` (see :mod:`twitter_oauth.services.holds`).
+    """
+
+    class Reason(models.TextChoices):
+        CREDITS_DEPLETED = "credits_depleted", _("X credits depleted")
+        USAGE_CAPPED = "usage_capped", _("X monthly usage cap reached")
+        APP_DAILY_CAP = "app_daily_cap", _("X 24-hour post cap of the app reached")
+        SPEND_LIMIT = "spend_limit", _("daily spending limit reached")
+
+    reason = models.CharField(_("reason"), max_length=32, choices=Reason.choices, unique=True)
+    active = models.BooleanField(_("active"), default=False)
+    started_at = models.DateTimeField(_("since"), null=True, blank=True)
+    until = models.DateTimeField(_("until"), null=True, blank=True)
+    next_probe_at = models.DateTimeField(_("next probe"), null=True, blank=True)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    detail = models.TextField(_("X's answer"), blank=True)
+    refusals = models.PositiveIntegerField(_("refusals"), default=0)
+
+    class Meta:
+        verbose_name = _("app-wide hold")
+        verbose_name_plural = _("app-wide holds")
+        ordering = ("-active", "-started_at")
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} ({'active' if self.active else 'ended'})"
+
+    def __repr__(self) -> str:
+        return f"<AppHold {self.reason} active={self.active} until={self.until}>"

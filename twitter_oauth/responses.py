@@ -122,8 +122,19 @@ def error_for_response(
     code, detail = parse_error_body(response.content, response.headers.get("Content-Type", ""))
     where = f"{method} {path}".strip()
     error_class, text = _classify(status, code, detail, where)
+    error_class, text = _app_wide(response, error_class, text)
     if detail and not 300 <= status < 400:
         text = f"{text} X said: {detail}"
+    if issubclass(error_class, exceptions.TwitterAppHeld):
+        until = _epoch_or_none(response.headers.get("x-app-limit-24hour-reset"))
+        return error_class(
+            text,
+            until=until if error_class is exceptions.TwitterAppDailyCapReached else None,
+            status=status,
+            code=code,
+            detail=detail,
+            url=url,
+        )
     if error_class is exceptions.TwitterRateLimited:
         return exceptions.TwitterRateLimited(
             text,
@@ -134,6 +145,40 @@ def error_for_response(
             url=url,
         )
     return error_class(text, status=status, code=code, detail=detail, url=url)
+
+
+def _app_wide(
+    response: XResponse, error_class: type[exceptions.TwitterError], text: str
+) -> tuple[type[exceptions.TwitterError], str]:
+    """402 and the app-wide 429s concern every account of the app, not the one that met them."""
+    if response.status == 402:
+        return (
+            exceptions.TwitterCreditsDepleted,
+            "X refused the request: the app's credits are depleted.",
+        )
+    if response.status != 429:
+        return error_class, text
+    if _problem_type(response.content).endswith("usage-capped"):
+        return (
+            exceptions.TwitterUsageCapped,
+            "X refused the request: the app's usage cap is reached.",
+        )
+    if response.headers.get("x-app-limit-24hour-remaining") == "0":
+        return (
+            exceptions.TwitterAppDailyCapReached,
+            "X refused the post: the app's 24-hour post cap is reached.",
+        )
+    return error_class, text
+
+
+def _problem_type(content: bytes) -> str:
+    """The ``type`` of X's v2 problem body (``https://api.x.com/2/problems/...``), or ""."""
+    try:
+        payload = json.loads(content)
+    except ValueError:
+        return ""
+    kind = payload.get("type") if isinstance(payload, dict) else None
+    return kind if isinstance(kind, str) else ""
 
 
 def _classify(
@@ -209,12 +254,12 @@ def _json_error(payload: Any) -> tuple[int | None, str | None]:
 
 
 def _rate_limit_reset(headers: Mapping[str, str]) -> dt.datetime | None:
-    # The per-endpoint window is the usual cause; when a daily cap is exhausted the
-    # per-endpoint reset comes too early, so the later of the exhausted ones wins.
+    # The per-endpoint window is the usual cause; when the user's daily cap is exhausted
+    # the per-endpoint reset comes too early, so the later of the exhausted ones wins.
+    # (The app's daily cap is an app-wide hold, see _app_wide.)
     resets = [_epoch_or_none(headers.get("x-rate-limit-reset"))]
-    for prefix in ("x-user-limit-24hour", "x-app-limit-24hour"):
-        if headers.get(f"{prefix}-remaining") == "0":
-            resets.append(_epoch_or_none(headers.get(f"{prefix}-reset")))
+    if headers.get("x-user-limit-24hour-remaining") == "0":
+        resets.append(_epoch_or_none(headers.get("x-user-limit-24hour-reset")))
     known = [reset for reset in resets if reset is not None]
     return max(known) if known else None
 

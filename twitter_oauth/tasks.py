@@ -1,7 +1,10 @@
 """Celery tasks. They receive ids, never model instances, and call the service layer.
 
 Tasks are ``@shared_task`` so they bind to the project's Celery app. Periodic
-ones are listed in :data:`twitter_oauth.beat.BEAT_SCHEDULE`.
+ones are listed in :data:`twitter_oauth.beat.BEAT_SCHEDULE`. No task waits in the
+broker for a time (no ``eta``, no ``countdown`` for posts): the row is the
+schedule, and the dispatcher (``send_due_tweets``, every few seconds) starts
+senders when posts fall due.
 """
 
 from __future__ import annotations
@@ -12,31 +15,65 @@ import random
 from celery import Task, shared_task
 
 from twitter_oauth import services
-from twitter_oauth.exceptions import TwitterRateLimited, TwitterTokenRevoked, TwitterUnavailable
+from twitter_oauth.beat import DISPATCH_INTERVAL
+from twitter_oauth.conf import app_settings
+from twitter_oauth.exceptions import (
+    TwitterAppHeld,
+    TwitterRateLimited,
+    TwitterTokenRevoked,
+    TwitterUnavailable,
+)
 from twitter_oauth.models import TwitterAccount
-from twitter_oauth.services import posting
+from twitter_oauth.services import delivery
 
 logger = logging.getLogger("twitter_oauth.tasks")
 
+#: A sender message not started within this many seconds is dropped: the next dispatch replaces it.
+SENDER_EXPIRES = 2 * DISPATCH_INTERVAL
+#: In eager mode (no broker) a kick sends in the committing request: keep that short.
+EAGER_MAX_POSTS = 10
+
 
 @shared_task(bind=True, acks_late=True, ignore_result=True)
-def send_scheduled_tweet(self: Task, scheduled_tweet_id: int) -> str:
-    """Send one scheduled post. Running it twice, or after a crash, does no harm.
+def send_due_posts(self: Task) -> int:
+    """Claim due posts in batches and send them; carries on in a new task while some are left.
 
-    ``acks_late``: the message is acknowledged after the work, so a worker that
-    dies mid-send has it redelivered; the row's claim and lease decide who sends.
+    Safe to run any number of times at once, on any number of machines: claims
+    decide who sends what. ``acks_late`` matters little: a lost message is
+    replaced by the next dispatch, and a dead worker's posts by their lease.
     """
-    result = posting.send_scheduled(scheduled_tweet_id)
-    if result.outcome == "retry" and not self.request.is_eager:
-        # Eager mode (no broker) must not recurse: the periodic sweep picks it up.
-        posting.enqueue(scheduled_tweet_id, eta=result.retry_at)
-    return result.outcome
+    return _send_due(eager=bool(self.request.is_eager))
+
+
+def _send_due(*, eager: bool) -> int:
+    if eager:
+        return delivery.send_due(max_posts=EAGER_MAX_POSTS, max_seconds=2).claimed
+    result = delivery.send_due()
+    if result.more:
+        kick_delivery()
+    return result.claimed
+
+
+def kick_delivery() -> None:
+    """Start one sender now (called on commit after a post falls due, and by a busy sender)."""
+    send_due_posts.apply_async(expires=SENDER_EXPIRES)
 
 
 @shared_task(ignore_result=True)
 def send_due_tweets() -> int:
-    """Enqueue due posts and take over posts whose worker died (every minute, from beat)."""
-    return posting.enqueue_due()
+    """The dispatcher (every few seconds, from beat): one sender per account with due posts,
+    up to ``POST_PARALLEL_SENDERS``. Posts whose worker died are due again when their lease ends.
+    """
+    senders = delivery.accounts_with_due_posts(app_settings.POST_PARALLEL_SENDERS)
+    for _ in range(senders):
+        kick_delivery()
+    return senders
+
+
+@shared_task(bind=True, acks_late=True, ignore_result=True)
+def send_scheduled_tweet(self: Task, scheduled_tweet_id: int) -> int:
+    """Kept so that messages queued by earlier versions do no harm: sends what is due."""
+    return _send_due(eager=bool(self.request.is_eager))
 
 
 @shared_task(
@@ -52,7 +89,8 @@ def refresh_profile(self: Task, account_id: int) -> None:
     """Fetch the profile (name, avatar, screen name) of a linked account from X.
 
     Harmless twice: it only overwrites the profile fields with X's current values.
-    A 401 marks the account revoked.
+    A 401 marks the account revoked. While X holds the app it is skipped; the
+    periodic ``refresh_profiles`` finds the account again later.
     """
     account = TwitterAccount.objects.filter(pk=account_id).first()
     if account is None or account.revoked_at is not None:
@@ -61,6 +99,8 @@ def refresh_profile(self: Task, account_id: int) -> None:
         services.refresh_profile(account)
     except TwitterTokenRevoked:
         logger.info("X account %s revoked access; marked revoked", account.twitter_id)
+    except TwitterAppHeld as exc:
+        logger.info("Profile of X account %s not read: %s", account.twitter_id, exc)
     except TwitterRateLimited as exc:
         # Waiting for X's reset does not use up the retries meant for outages.
         wait = (exc.seconds_until_reset() or 60) + random.uniform(0, 10)  # noqa: S311

@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit
 
 import requests
+from oauthlib.oauth1 import Client
 from requests_oauthlib import OAuth1, OAuth1Session
 
 from twitter_oauth.testing.oauth2 import s256
@@ -225,3 +226,27 @@ def bearer(token: str) -> dict[str, str]:
 
 def query_of(location: str) -> dict[str, str]:
     return dict(parse_qsl(urlsplit(location).query))
+
+
+def call(
+    emulator, method: str, path: str, *, screen_name="alice", json_body=None, key=KEY, secret=None
+):
+    """A request signed for ``https://api.x.com`` answered by ``XEmulator.handle``, no socket.
+
+    ``path`` may carry a query string; a ``json_body`` is sent unsigned, as JSON bodies are.
+    ``secret`` signs with another consumer secret than the registered one.
+    """
+    user = emulator.user_by_screen_name(screen_name)
+    token, token_secret = emulator.issue_access_token(key, user)
+    client = Client(
+        key,
+        client_secret=secret or emulator.consumers[key],
+        resource_owner_key=token,
+        resource_owner_secret=token_secret,
+        timestamp=str(int(emulator.clock())),
+    )
+    url, headers, _ = client.sign(f"https://api.x.com{path}", method)
+    content = b"" if json_body is None else json.dumps(json_body).encode()
+    if json_body is not None:
+        headers["Content-Type"] = "application/json"
+    return emulator.handle(method, url, headers, content)

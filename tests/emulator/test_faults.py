@@ -8,7 +8,7 @@ import time
 import pytest
 import requests
 
-from tests.emulator.helpers import KEY, api_session
+from tests.emulator.helpers import KEY, api_session, call
 from twitter_oauth.testing import EmulatorServer, XEmulator
 
 
@@ -224,3 +224,72 @@ def test_a_server_stopping_cuts_a_delay_short():
         started = time.monotonic()
         server.stop()
     assert time.monotonic() - started < 1
+
+
+# --- a lost answer: X did the work, the client never heard -------------------------------------
+
+
+def test_a_lost_answer_posts_then_closes_the_connection_unanswered(x_emulator):
+    x_emulator.state.inject("/2/tweets", lose_answer=True)
+    api = api_session(x_emulator.state)
+    with pytest.raises(requests.ConnectionError) as raised:
+        post(api, x_emulator.url, "posted at X")
+    assert not isinstance(raised.value, requests.Timeout)
+    [tweet] = x_emulator.state.tweets.values()
+    assert tweet.text == "posted at X"
+    [recorded] = x_emulator.state.requests
+    assert (recorded.status, recorded.fault, recorded.answer_lost) == (201, True, True)
+
+
+def test_after_a_lost_answer_the_same_post_is_a_duplicate(x_emulator):
+    x_emulator.state.inject("/2/tweets", lose_answer=True)
+    api = api_session(x_emulator.state)
+    with pytest.raises(requests.ConnectionError):
+        post(api, x_emulator.url, "once")
+    again = post(api, x_emulator.url, "once")
+    assert again.status_code == 403
+    assert again.json()["detail"] == "You are not allowed to create a Tweet with duplicate content."
+
+
+def test_a_lost_answer_follows_times(x_emulator):
+    x_emulator.state.inject("/2/tweets", lose_answer=True, times=2)
+    api = api_session(x_emulator.state)
+    for n in range(2):
+        with pytest.raises(requests.ConnectionError):
+            post(api, x_emulator.url, f"lost {n}")
+    assert post(api, x_emulator.url, "heard").status_code == 201
+    assert len(x_emulator.state.tweets) == 3
+
+
+def test_a_lost_answer_follows_a_seeded_rate():
+    def lost(seed):
+        emulator = XEmulator(seed=seed)
+        emulator.inject("/2/users/me", lose_answer=True, times=None, rate=0.5)
+        return [call(emulator, "GET", "/2/users/me").drop for _ in range(40)]
+
+    assert lost(1) == lost(1)
+    assert 0 < sum(lost(1)) < 40
+
+
+def test_a_lost_answer_in_process_is_a_drop_while_the_log_keeps_xs_answer():
+    emulator = XEmulator()
+    emulator.inject("/2/tweets", lose_answer=True)
+    response = call(emulator, "POST", "/2/tweets", json_body={"text": "lost"})
+    assert (response.status, response.drop, response.body) == (0, True, b"")
+    assert emulator.requests[-1].status == 201
+    assert emulator.requests[-1].response_headers["x-rate-limit-remaining"] == "99"
+
+
+def test_a_lost_answer_after_a_delay(x_emulator):
+    x_emulator.state.inject("/2/users/me", lose_answer=True, delay=0.05)
+    with pytest.raises(requests.ConnectionError):
+        api_session(x_emulator.state).get(f"{x_emulator.url}/2/users/me", timeout=5)
+    assert x_emulator.state.requests[-1].status == 200
+
+
+def test_a_drop_acts_before_x_handles_the_request(x_emulator):
+    x_emulator.state.inject("/2/tweets", drop=True)
+    with pytest.raises(requests.ConnectionError):
+        post(api_session(x_emulator.state), x_emulator.url, "never posted")
+    assert x_emulator.state.tweets == {}
+    assert x_emulator.state.requests[-1].answer_lost is False

@@ -7,7 +7,7 @@ import twitter_oauth.fields
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("twitter_oauth", "0002_scheduledtweet"),
+        ("twitter_oauth", "0003_delivery"),
     ]
 
     operations = [

@@ -23,11 +23,11 @@ from twitter_oauth.services.flows import (
 )
 from twitter_oauth.services.posting import (
     cancel,
-    enqueue_due,
+    kick,
     post_tweet,
     retry_failed,
     schedule_tweet,
-    send_scheduled,
+    send_due,
     validate_text,
 )
 
@@ -38,9 +38,9 @@ __all__ = [
     "PendingFlow",
     "cancel",
     "client_for",
-    "enqueue_due",
     "finish_flow",
     "finish_pin_flow",
+    "kick",
     "link",
     "mark_revoked",
     "pop_flow",
@@ -49,7 +49,7 @@ __all__ = [
     "retry_failed",
     "safe_next",
     "schedule_tweet",
-    "send_scheduled",
+    "send_due",
     "sign_in",
     "stale_account_ids",
     "start_flow",

@@ -31,6 +31,7 @@ from twitter_oauth.exceptions import (
     InactiveUser,
     LastLoginMethod,
     SignupClosed,
+    TwitterAppHeld,
     TwitterError,
     TwitterTokenRevoked,
 )
@@ -321,11 +322,21 @@ def mark_revoked(account: TwitterAccount, *, reason: str = "refused_by_x") -> bo
 
 
 def refresh_profile(account: TwitterAccount) -> TwitterAccount:
-    """Fetch name, screen name and avatar from X (one call) and store them."""
+    """Fetch name, screen name and avatar from X (one call) and store them.
+
+    While X holds the app (see :mod:`twitter_oauth.services.holds`) it raises the
+    hold's exception without calling X.
+    """
+    from twitter_oauth.services import holds
+
+    holds.raise_if_held()
     try:
         profile = client_for(account).get_me()
     except TwitterTokenRevoked:
         mark_revoked(account)
+        raise
+    except TwitterAppHeld as exc:
+        holds.start(exc)
         raise
     account.screen_name = profile.get("username") or account.screen_name
     account.name = (profile.get("name") or "")[:100]

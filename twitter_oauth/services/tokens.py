@@ -133,6 +133,7 @@ def refresh(account: TwitterAccount, *, stale_token: str | None = None) -> Twitt
         )
     try:
         with transaction.atomic():
+            _commit_durably()
             locked = TwitterAccount.objects.select_for_update().get(pk=account.pk)
             if locked.revoked_at is None and not _needs_refresh(locked, stale_token):
                 _copy_tokens(locked, account)
@@ -153,6 +154,15 @@ def refresh(account: TwitterAccount, *, stale_token: str | None = None) -> Twitt
         ) from exc
     _copy_tokens(locked, account)
     return account
+
+
+def _commit_durably() -> None:
+    """X has rotated the refresh token once it answers: this commit must reach the disk
+    before the new token is used, whatever the session says (the sender relaxes it for
+    its outcomes, see :mod:`twitter_oauth.services.delivery`)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO on")
 
 
 class _RefreshRefused(Exception):

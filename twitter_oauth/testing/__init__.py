@@ -8,8 +8,8 @@ Run it with ``python -m twitter_oauth.testing --port 8765``, or in-process::
         ...  # point TWITTER_OAUTH["API_URL"] at server.url
 
 For pytest, ``pytest_plugins = ["twitter_oauth.testing.pytest_plugin"]`` gives the
-``x_emulator`` fixture. Nothing here imports Django; the only third-party dependency
-is oauthlib.
+``x_emulator`` fixture. Nothing here imports Django; the third-party dependencies are
+oauthlib, and twitter-text for finding URLs in posts the way X prices them.
 """
 
 from twitter_oauth.testing.faults import Fault

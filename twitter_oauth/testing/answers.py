@@ -25,10 +25,14 @@ CALLBACK_ERROR = (
     b"not approved for this client application. Approved callback URLs can be "
     b"adjusted in your application settings</error></errors>"
 )
+#: Where X's problem types live, e.g. ``.../credits-depleted``.
+PROBLEMS = "https://api.x.com/2/problems"
+PRODUCT_URL = "https://developer.x.com/en/portal/product"
 INVALID_TOKEN = [{"code": 89, "message": "Invalid or expired token."}]
 _STATUS_TITLES = {
     400: "Invalid Request",
     401: "Unauthorized",
+    402: "Payment Required",
     403: "Forbidden",
     404: "Not Found",
     429: "Too Many Requests",
@@ -61,16 +65,47 @@ def problem(status: int, detail: str | None = None, **extra: Any) -> EmulatorRes
     return json_response(status, {**payload, **extra})
 
 
-def invalid_request(parameter: str, message: str) -> EmulatorResponse:
-    """v2's 400 for a parameter it cannot use, naming the parameter."""
+def invalid_request(parameter: str, message: str, value: str | None = None) -> EmulatorResponse:
+    """v2's 400 for a parameter it cannot use, naming the parameter (and its value, if given)."""
     return json_response(
         400,
         {
-            "errors": [{"parameters": {parameter: []}, "message": message}],
+            "errors": [
+                {"parameters": {parameter: [] if value is None else [value]}, "message": message}
+            ],
             "title": "Invalid Request",
             "detail": "One or more parameters to your request was invalid.",
             "type": "https://api.twitter.com/2/problems/invalid-request",
         },
+    )
+
+
+def credits_depleted() -> EmulatorResponse:
+    """X's 402 once the app's credits are spent: every request, until credits are added."""
+    return problem(402, "credits depleted", type=f"{PROBLEMS}/credits-depleted")
+
+
+def usage_capped() -> EmulatorResponse:
+    """X's 429 for the monthly usage cap; no reset is given, it lasts to the billing cycle's end."""
+    return problem(
+        429,
+        "Usage cap exceeded: Monthly product cap",
+        type=f"{PROBLEMS}/usage-capped",
+        period="Monthly",
+        scope="Product",
+    )
+
+
+def client_not_enrolled() -> EmulatorResponse:
+    """X's 403 for an endpoint the app's plan does not include."""
+    return problem(
+        403,
+        f"{RETIRED} You can learn more here: {PRODUCT_URL}",
+        title="Client Forbidden",
+        type=f"{PROBLEMS}/client-forbidden",
+        reason="client-not-enrolled",
+        required_enrollment="Appropriate Level of API Access",
+        registration_url=PRODUCT_URL,
     )
 
 

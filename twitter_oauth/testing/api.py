@@ -1,7 +1,9 @@
 """The emulator's endpoints, with X's request and response formats.
 
 Every request is recorded first, then meets any injected fault, and only then is
-routed, verified and answered: a fault stands for something in front of X.
+routed, verified and answered: a fault stands for something in front of X. An
+authenticated API request then meets the app's refusals (credits, the usage cap,
+enrollment), and every answer is priced for the cost record.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from oauthlib.oauth1.rfc5849.utils import parse_authorization_header
 
+from twitter_oauth.pricing import CREATE_POST, billed_resources
 from twitter_oauth.testing import pages
 from twitter_oauth.testing.answers import (
     DUPLICATE_DETAIL,
@@ -31,11 +34,13 @@ from twitter_oauth.testing.answers import (
     refusal,
     v1_error,
 )
+from twitter_oauth.testing.billing import ledger_endpoint
 from twitter_oauth.testing.faults import fault_response
 from twitter_oauth.testing.limits import Window
 from twitter_oauth.testing.oauth import Refused
 from twitter_oauth.testing.oauth2_api import OAuth2Endpoints, bearer_token
 from twitter_oauth.testing.records import EmulatorResponse, RecordedRequest
+from twitter_oauth.testing.timeline import timeline
 
 if TYPE_CHECKING:
     from twitter_oauth.testing.state import XEmulator, XUser
@@ -43,8 +48,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("twitter_oauth.testing")
 
 MAX_TWEET_LENGTH = 280
-#: X's per-user limit on ``GET 1.1/account/verify_credentials.json``.
-VERIFY_CREDENTIALS_LIMIT = 75
+#: Limited to 75 calls per 15 minutes per user (``billing.PER_USER_LIMITS``).
+VERIFY_CREDENTIALS = "GET /1.1/account/verify_credentials.json"
 _TWEET_PATH = re.compile(r"^/2/tweets/(\d+)$")
 _TIMELINE_PATH = re.compile(r"^/2/users/(\d+)/tweets$")
 _AVATAR_PATH = re.compile(r"^/avatars/(\d+)\.svg$")
@@ -84,6 +89,7 @@ class Router:
             ("POST", "/1.1/statuses/update.json"): self.retired,
             ("GET", "/_emulator/state"): self.state,
             ("POST", "/_emulator/reset"): self.reset,
+            ("POST", "/_emulator/account"): lambda call: self.emulator.change_account(call.body),
         }
         self.oauth2 = OAuth2Endpoints(emulator)
         self.routes.update(self.oauth2.routes())
@@ -100,6 +106,7 @@ class Router:
         parts = urlsplit(url)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         record = RecordedRequest(method, parts.path, query, headers, body, at=self.emulator.clock())
+        record.endpoint = ledger_endpoint(method, parts.path, body)
         with self.emulator.lock:
             self.emulator.requests.append(record)
         response = self._answer(method, url, parts.path, record, interrupt)
@@ -107,6 +114,10 @@ class Router:
             # Not verified (refused, faulted or unsigned): attribute it to whom it names.
             record.consumer_key, record.token = _claimed_identity(headers, query, body)
         record.status, record.response_headers = response.status, response.headers
+        if record.endpoint is not None:
+            record.billed = billed_resources(record.endpoint, response.status, response.body)
+        if record.answer_lost:
+            return EmulatorResponse(status=0, drop=True)
         return response
 
     def _answer(
@@ -122,6 +133,7 @@ class Router:
             record.fault = True
             if fault.delay and _wait(fault.delay, interrupt):
                 return EmulatorResponse(status=0, drop=True)
+            record.answer_lost = fault.lose_answer
             if fault.answers:
                 return fault_response(fault, self.emulator.clock(), self.emulator.post_limit)
         handler = self.routes.get((method, path)) or self._pattern_route(method, path)
@@ -208,7 +220,10 @@ class Router:
         call.record.token = str(request.resource_owner_key)
         with self.emulator.lock:
             access = self.emulator.access_tokens[call.record.token]
-            return self.emulator.users[access.user_id]
+            user = self.emulator.users[access.user_id]
+        # X authenticates first: an app-wide refusal goes only to a correctly signed request.
+        app_refusal = self.emulator.app_refusal(call.method, call.record.path, user.id)
+        return user if app_refusal is None else app_refusal
 
     def users_me(self, call: Call) -> EmulatorResponse:
         user = self._authenticated(call, v2=True)
@@ -231,25 +246,42 @@ class Router:
         emulator = self.emulator
         with emulator.lock:
             now = emulator.clock()
-            # The 15-minute window counts every request; the daily cap counts posts made.
-            window = emulator.windows.current(
-                user.id, "POST /2/tweets", emulator.post_limit, emulator.post_window, now
-            )
+            # The 15-minute window counts every request; the daily caps count posts made,
+            # the user's by the user and the app's by every user of the consumer.
+            window = emulator.rate_window(user.id, CREATE_POST)
             daily = emulator.windows.current(
                 user.id, "posts per day", emulator.daily_post_limit, _DAY, now
             )
+            app_daily = emulator.windows.current(
+                str(call.record.consumer_key),
+                "app posts per day",
+                emulator.app_daily_post_limit,
+                _DAY,
+                now,
+            )
+            limits = [
+                (window, "x-rate-limit"),
+                (daily, "x-user-limit-24hour"),
+                (app_daily, "x-app-limit-24hour"),
+            ]
             if window.remaining == 0 or daily.remaining == 0:
-                return _with_limits(problem(429), window, daily)
+                return _with_limits(problem(429), limits)
+            if app_daily.remaining == 0:
+                response = _with_limits(problem(429), limits)
+                if not emulator.app_cap_reset_header:
+                    del response.headers["x-app-limit-24hour-reset"]
+                return response
             window.used += 1
             text = _tweet_text(call.body)
             if isinstance(text, EmulatorResponse):
-                return _with_limits(text, window, daily)
+                return _with_limits(text, limits)
             if emulator.is_duplicate(user.id, text):
-                return _with_limits(problem(403, DUPLICATE_DETAIL), window, daily)
+                return _with_limits(problem(403, DUPLICATE_DETAIL), limits)
             tweet = emulator.add_tweet(user.id, text)
             daily.used += 1
+            app_daily.used += 1
             payload = {"data": {"id": tweet.id, "text": text, "edit_history_tweet_ids": [tweet.id]}}
-            return _with_limits(json_response(201, payload), window, daily)
+            return _with_limits(json_response(201, payload), limits)
 
     def delete_tweet(self, call: Call) -> EmulatorResponse:
         user = self._authenticated(call, v2=True)
@@ -270,26 +302,14 @@ class Router:
         if isinstance(user, EmulatorResponse):
             return user
         author_id = _captured(_TIMELINE_PATH, call.record.path)
-        try:
-            limit = max(5, min(100, int(call.record.query.get("max_results", "10"))))
-        except ValueError:
-            return invalid_request("max_results", "max_results must be a number from 5 to 100.")
-        newest = sorted(self.emulator.tweets_by(author_id), key=lambda t: int(t.id), reverse=True)
-        data = [{"id": t.id, "text": t.text} for t in newest[:limit]]
-        meta: dict[str, Any] = {"result_count": len(data)}
-        if data:
-            meta.update(newest_id=data[0]["id"], oldest_id=data[-1]["id"])
-        return json_response(200, {"data": data, "meta": meta} if data else {"meta": meta})
+        return timeline(self.emulator.tweets_by(author_id), call.record.query)
 
     def verify_credentials(self, call: Call) -> EmulatorResponse:
         user = self._authenticated(call, v2=False)
         if isinstance(user, EmulatorResponse):
             return user
         with self.emulator.lock:
-            now = self.emulator.clock()
-            window = self.emulator.windows.current(
-                user.id, "GET verify_credentials", VERIFY_CREDENTIALS_LIMIT, 900, now
-            )
+            window = self.emulator.rate_window(user.id, VERIFY_CREDENTIALS)
             if window.remaining == 0:
                 response = v1_error(429, 88, "Rate limit exceeded")
             else:
@@ -357,9 +377,10 @@ def _tweet_text(body: bytes) -> str | EmulatorResponse:
     return text
 
 
-def _with_limits(response: EmulatorResponse, window: Window, daily: Window) -> EmulatorResponse:
-    response.headers.update(window.headers("x-rate-limit"))
-    response.headers.update(daily.headers("x-user-limit-24hour"))
+def _with_limits(response: EmulatorResponse, limits: list[tuple[Window, str]]) -> EmulatorResponse:
+    """The answer with X's headers for each window, by its prefix (``x-rate-limit``...)."""
+    for window, prefix in limits:
+        response.headers.update(window.headers(prefix))
     return response
 
 

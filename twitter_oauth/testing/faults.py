@@ -32,6 +32,8 @@ class Fault:
     delay: float = 0.0
     drop: bool = False
     garble: bool = False
+    #: Handle the request as X would, then close the connection without the answer.
+    lose_answer: bool = False
     times: int | None = 1
     rate: float = 1.0
     #: Seconds from now to the ``x-rate-limit-reset`` of an injected 429.

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from twitter_oauth.pricing import BilledResource
+
 
 @dataclass
 class XUser:
@@ -74,6 +76,13 @@ class RecordedRequest:
     #: The emulator's clock when the request arrived, and the answer's headers.
     at: float = 0.0
     response_headers: dict[str, str] = field(default_factory=dict)
+    #: X handled it, then the connection closed before the answer reached the client.
+    answer_lost: bool = False
+    #: Its name in the cost record (``"GET /2/users/:id/tweets"``); None for what is not
+    #: a call to X's API (pages, avatars, the emulator's controls).
+    endpoint: str | None = None
+    #: What X bills for the answer, before its per-day de-duplication of reads.
+    billed: list[BilledResource] = field(default_factory=list)
 
 
 @dataclass

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from twitter_oauth.testing.api import Router
+from twitter_oauth.testing.billing import AppAccount
 from twitter_oauth.testing.faults import Fault, take
 from twitter_oauth.testing.limits import NonceMemory, Windows
 from twitter_oauth.testing.oauth import Verifier
@@ -48,6 +49,8 @@ DEMO_CONSUMER_KEY = "demo-consumer-key"
 DEMO_CONSUMER_SECRET = "demo-consumer-secret"  # noqa: S105 - a public demo value
 TEST_CONSUMER_KEY = "test-consumer-key"
 TEST_CONSUMER_SECRET = "test-consumer-secret"  # noqa: S105 - a public test value
+#: The app's posts per 24 hours by default: enough never to meet in an ordinary test.
+APP_DAILY_POST_LIMIT = 1_000_000
 #: Request tokens are usable for this long, as at X.
 REQUEST_TOKEN_LIFETIME = 15 * 60
 SEED_USERS = (
@@ -62,7 +65,7 @@ def random_token(length: int) -> str:
     return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(length))
 
 
-class XEmulator(OAuth2State):
+class XEmulator(OAuth2State, AppAccount):
     """X as far as this app needs it, as strict as X about signatures.
 
     ``consumers`` maps the registered apps' keys to their secrets (default: the demo and
@@ -73,6 +76,11 @@ class XEmulator(OAuth2State):
     their secrets (``None`` or empty: a public client; default: the demo, the test and a
     public test client); ``redirect_uris`` maps client ids to their approved redirect URI
     prefixes (``None``, or a client it leaves out: any).
+
+    ``app_daily_post_limit`` is the app's 24-hour post cap, counted over every user's
+    posts; ``app_cap_reset_header=False`` leaves ``x-app-limit-24hour-reset`` out of
+    its 429. ``prices`` overrides entries of X's price table for the cost record
+    (:meth:`usage`, :meth:`billed_usd`).
     """
 
     def __init__(
@@ -83,6 +91,9 @@ class XEmulator(OAuth2State):
         post_limit: int = 100,
         post_window: int = 900,
         daily_post_limit: int = 2400,
+        app_daily_post_limit: int = APP_DAILY_POST_LIMIT,
+        app_cap_reset_header: bool = True,
+        prices: Mapping[str, float] | None = None,
         clock: Callable[[], float] = time.time,
         timestamp_tolerance: int = 300,
         seed: int | None = None,
@@ -100,6 +111,9 @@ class XEmulator(OAuth2State):
         self.post_limit = post_limit
         self.post_window = post_window
         self.daily_post_limit = daily_post_limit
+        self.app_daily_post_limit = app_daily_post_limit
+        self.app_cap_reset_header = app_cap_reset_header
+        self._set_prices(prices)
         self.clock = clock
         self.timestamp_tolerance = timestamp_tolerance
         self.random = random.Random(seed)  # noqa: S311 - fault sampling, not security
@@ -116,7 +130,10 @@ class XEmulator(OAuth2State):
         self.router = Router(self)
 
     def reset(self) -> None:
-        """Forget requests, faults, tokens, posts and limits; keep consumers and people."""
+        """Forget requests, faults, tokens, posts, limits and the app's refusals and bill.
+
+        Consumers, people and prices stay.
+        """
         with self.lock:
             self.requests: list[RecordedRequest] = []
             self.faults: list[Fault] = []
@@ -129,6 +146,7 @@ class XEmulator(OAuth2State):
             # (author id, text) -> post id, so a duplicate is found without a scan.
             self._texts: dict[tuple[str, str], str] = {}
             self._reset_oauth2()
+            self._reset_account()
 
     @property
     def public_url(self) -> str:
@@ -308,6 +326,7 @@ class XEmulator(OAuth2State):
         delay: float = 0,
         drop: bool = False,
         garble: bool = False,
+        lose_answer: bool = False,
         times: int | None = 1,
         rate: float = 1.0,
         reset_in: int = 60,
@@ -316,7 +335,9 @@ class XEmulator(OAuth2State):
 
         ``status`` answers with X's usual body for it (unless ``body`` is given); ``delay``
         holds the request up, then answers normally unless another option applies; ``drop``
-        closes the connection unanswered; ``garble`` answers 200 with an unreadable body.
+        closes the connection unanswered; ``garble`` answers 200 with an unreadable body;
+        ``lose_answer`` lets X handle the request (a post is made) and then closes the
+        connection before the answer reaches the client.
         ``times=None`` applies until cleared; ``rate`` applies to a random share of matching
         requests; ``reset_in`` is how far ahead an injected 429's ``x-rate-limit-reset`` is.
         """
@@ -329,6 +350,7 @@ class XEmulator(OAuth2State):
             delay=delay,
             drop=drop,
             garble=garble,
+            lose_answer=lose_answer,
             times=times,
             rate=rate,
             reset_in=reset_in,
@@ -369,4 +391,7 @@ class XEmulator(OAuth2State):
                 "users": len(self.users),
                 "faults": len(self.faults),
                 "access_tokens": sum(1 for r in self.access_tokens.values() if not r.revoked),
+                "account": self.account(),
+                "usage": self.usage(),
+                "billed_usd": self.billed_usd(),
             }

@@ -1,7 +1,9 @@
-"""``manage.py twitter_send_due [--every SECONDS]``: enqueue due posts, for sites without beat.
+"""``manage.py twitter_send_due [--every SECONDS]``: send due posts in this process.
 
-With Celery beat, the ``send_due_tweets`` task does this every minute. Without
-it (cron, or the example project's eager mode), run this command.
+With Celery, the dispatcher (``send_due_tweets`` from beat) starts senders in
+the workers. Without a broker (cron, or the example project's eager mode), run
+this command: it sends what is due, including retries and posts whose worker
+died, then exits, or with ``--every`` keeps going until stopped.
 """
 
 from __future__ import annotations
@@ -15,16 +17,21 @@ from twitter_oauth import services
 
 
 class Command(BaseCommand):
-    help = "Enqueue posts that are due and posts whose worker died; --every repeats until stopped."
+    help = "Send posts that are due and posts whose worker died; --every repeats until stopped."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--every", type=float, default=0, help="repeat every N seconds")
 
     def handle(self, *args: Any, every: float, **options: Any) -> None:
         while True:
-            count = services.enqueue_due()
-            if count or not every:
-                self.stdout.write(f"enqueued {count} post(s)")
+            result = services.send_due()
+            if result.claimed or not every:
+                self.stdout.write(
+                    f"sent {result.sent}, failed {result.failed}, "
+                    f"retrying {result.retried}, waiting {result.held}"
+                )
+            if result.more:
+                continue
             if not every:
                 return
             try:
