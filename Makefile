@@ -33,10 +33,10 @@ $(VENV)/.installed-%: $(PY) setup.cfg pyproject.toml
 demo: $(VENV)/.installed-example
 	$(PY) manage.py migrate --noinput
 	@echo "X emulator: http://127.0.0.1:$(EMULATOR_PORT)   site: http://$(DEMO_HOST):$(DEMO_PORT)   (Ctrl-C stops both)"
-	@# The sweeper sends posts scheduled for later (with a broker, `celery -A example_project worker -B` does).
+	@# The sender sends posts scheduled for later and retries (with a broker, `celery -A example_project worker -B` does).
 	@$(PY) -m twitter_oauth.testing --port $(EMULATOR_PORT) & emulator=$$!; \
-	$(PY) manage.py twitter_send_due --every 15 & sweeper=$$!; \
-	trap 'kill $$emulator $$sweeper 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM; \
+	$(PY) manage.py twitter_send_due --every 5 & sender=$$!; \
+	trap 'kill $$emulator $$sender 2>/dev/null || true; wait 2>/dev/null || true' EXIT INT TERM; \
 	$(PY) manage.py runserver $(DEMO_HOST):$(DEMO_PORT)
 
 services:
@@ -89,8 +89,11 @@ test: services browser-deps lint check-django test-sqlite test-postgres package 
 
 # Regenerate and compile the English catalogue after changing user-facing strings (GNU gettext).
 messages: $(VENV)/.installed-test
+	@# English is the source language: nothing in the old catalogue is worth keeping, and
+	@# msgmerge's fuzzy matches would give a new message an old message's text.
+	rm -f twitter_oauth/locale/en/LC_MESSAGES/django.po
 	cd twitter_oauth && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=.. ../$(PY) -m django makemessages -l en --no-obsolete
-	@# English is the source language: its translations are the messages themselves.
+	@# Its translations are the messages themselves.
 	msgen --no-wrap -o twitter_oauth/locale/en/LC_MESSAGES/django.po twitter_oauth/locale/en/LC_MESSAGES/django.po
 	cd twitter_oauth && DJANGO_SETTINGS_MODULE=tests.settings PYTHONPATH=.. ../$(PY) -m django compilemessages
 

@@ -2,14 +2,20 @@
 
 With nothing set it runs on SQLite, runs Celery tasks eagerly in-process and talks
 to the local X emulator (``python -m twitter_oauth.testing``) on 127.0.0.1:8765
-with the emulator's demo consumer. See ``.env.example``.
+with the emulator's demo consumer and demo OAuth 2.0 client. See ``.env.example``.
 """
 
+import os
 from pathlib import Path
 
 import environ
 
-from twitter_oauth.testing import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET
+from twitter_oauth.testing import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_SECRET,
+    DEMO_CONSUMER_KEY,
+    DEMO_CONSUMER_SECRET,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 EMULATOR_URL = "http://127.0.0.1:8765"
@@ -88,12 +94,29 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # reconnecting costs more than a post. Reused for this many tasks, then recycled.
 CELERY_DB_REUSE_MAX = 1000
 
+API_URL = env("TWITTER_API_URL", default=EMULATOR_URL)
+# No TWITTER_CLIENT_ID: the emulator's demo client. A TWITTER_CLIENT_SECRET that is set but
+# empty: a public client (it names itself with client_id instead of HTTP Basic).
+CLIENT_ID = env("TWITTER_CLIENT_ID", default=None)
 TWITTER_OAUTH = {
     "CONSUMER_KEY": env("TWITTER_CONSUMER_KEY", default=DEMO_CONSUMER_KEY),
     "CONSUMER_SECRET": env("TWITTER_CONSUMER_SECRET", default=DEMO_CONSUMER_SECRET),
-    "API_URL": env("TWITTER_API_URL", default=EMULATOR_URL),
+    "API_URL": API_URL,
     "AUTHORIZE_URL": env("TWITTER_AUTHORIZE_URL", default=None),
     "TOKEN_KEYS": env("TWITTER_TOKEN_KEYS"),
+    "PROTOCOL": env("TWITTER_PROTOCOL", default="oauth1"),
+    "CLIENT_ID": CLIENT_ID or DEMO_CLIENT_ID,
+    # os.environ, not env(): django-environ reads an empty value as unset.
+    "CLIENT_SECRET": os.environ.get(
+        "TWITTER_CLIENT_SECRET", None if CLIENT_ID else DEMO_CLIENT_SECRET
+    ),
+    # X serves its consent page on x.com, the emulator on its one host.
+    "OAUTH2_AUTHORIZE_URL": env(
+        "TWITTER_OAUTH2_AUTHORIZE_URL",
+        default="https://x.com/i/oauth2/authorize"
+        if API_URL.rstrip("/") == "https://api.x.com"
+        else f"{API_URL.rstrip('/')}/i/oauth2/authorize",
+    ),
 }
 
 LOGGING = {

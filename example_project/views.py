@@ -31,6 +31,10 @@ def home(request: HttpRequest) -> HttpResponse:
         "X API": app_settings.API_URL,
         "X authorize pages": app_settings.AUTHORIZE_URL,
         "Consumer key": app_settings.CONSUMER_KEY or "(not set)",
+        "Protocol of the main button": app_settings.PROTOCOL,
+        "OAuth 2.0 client": app_settings.CLIENT_ID or "(not set)",
+        "OAuth 2.0 client type": "confidential" if app_settings.CLIENT_SECRET else "public",
+        "OAuth 2.0 authorize page": app_settings.OAUTH2_AUTHORIZE_URL,
         "Token encryption keys": len(app_settings.TOKEN_KEYS) or "none: derived from SECRET_KEY",
         "Database": settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1],
         "Celery broker": _broker_description(),
@@ -40,14 +44,24 @@ def home(request: HttpRequest) -> HttpResponse:
         for message in checks.run_checks(tags=["twitter_oauth"])
         if message.id and message.id.startswith("twitter_oauth.")
     ]
-    context = {"configuration": configuration, "problems": problems}
+    context = {"configuration": configuration, "problems": problems, **_other_protocol()}
     if request.user.is_authenticated:
         context.update(_signed_in_context(request))
     return render(request, "example/home.html", context)
 
 
+def _other_protocol() -> dict[str, str]:
+    """The protocol of the second button: the one the settings do not start."""
+    other = "oauth1" if app_settings.PROTOCOL == "oauth2" else "oauth2"
+    return {
+        "other_protocol": other,
+        "other_protocol_name": "OAuth 1.0a" if other == "oauth1" else "OAuth 2.0",
+    }
+
+
 def _signed_in_context(request: HttpRequest, form: ComposeForm | None = None) -> dict:
     return {
+        **_other_protocol(),
         "accounts": request.user.twitter_accounts.all(),
         "form": form or ComposeForm(user=request.user),
         "prices": app_settings.PRICES,

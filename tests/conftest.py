@@ -67,12 +67,15 @@ def amqp_url() -> str:
 
 @pytest.fixture
 def x_settings(x_emulator, settings):
-    """Point TWITTER_OAUTH at the running emulator, with its test consumer."""
+    """Point TWITTER_OAUTH at the running emulator, with its test consumer and OAuth 2.0 client."""
     settings.TWITTER_OAUTH = {
         **settings.TWITTER_OAUTH,
         "CONSUMER_KEY": "test-consumer-key",
         "CONSUMER_SECRET": "test-consumer-secret",
         "API_URL": x_emulator.url,
+        "CLIENT_ID": "test-client-id",
+        "CLIENT_SECRET": "test-client-secret",
+        "OAUTH2_AUTHORIZE_URL": f"{x_emulator.url}/i/oauth2/authorize",
     }
     return settings
 
@@ -92,6 +95,13 @@ def linked_account(x_settings, x_emulator, django_user_model):
         access_token=token,
         access_token_secret=secret,
     )
+
+
+@pytest.fixture
+def oauth2_settings(x_settings):
+    """As ``x_settings``, with OAuth 2.0 as the protocol the views start."""
+    x_settings.TWITTER_OAUTH = {**x_settings.TWITTER_OAUTH, "PROTOCOL": "oauth2"}
+    return x_settings
 
 
 @pytest.fixture(autouse=True)

@@ -76,6 +76,9 @@ CELERY_BEAT_SCHEDULE = beat_schedule(send_due_every=env.float("TEST_BEAT_INTERVA
 TWITTER_OAUTH = {
     "CONSUMER_KEY": "test-consumer-key",
     "CONSUMER_SECRET": "test-consumer-secret",
+    # The emulator's test client (a worker started by a test refreshes OAuth 2.0 tokens with it).
+    "CLIENT_ID": "test-client-id",
+    "CLIENT_SECRET": "test-client-secret",
     # Tests that talk to X point this at the emulator; a worker started by a test gets it here.
     "API_URL": env("TEST_TWITTER_API_URL", default="http://127.0.0.1:9"),
     "TOKEN_KEYS": ["0Oa2iZ9bXpYw8pJd0Sx1d6c3QzR8k0yH4lQw5cJmVtA="],

@@ -60,6 +60,33 @@ def test_tokens_are_never_shown(admin_client, django_user_model):
         assert "access_token" not in html
 
 
+def test_an_oauth2_account_shows_protocol_scopes_and_expiry_but_no_token(
+    admin_client, django_user_model
+):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    account = TwitterAccount.objects.create(
+        user=django_user_model.objects.create_user("bearer"),
+        twitter_id="77",
+        screen_name="bearer",
+        protocol="oauth2",
+        access_token="bearer-access-secret",
+        refresh_token="bearer-refresh-secret",
+        token_expires_at=timezone.now() + dt.timedelta(hours=2),
+        scopes="tweet.read tweet.write users.read offline.access",
+    )
+    listed = admin_client.get(f"{CHANGELIST}?protocol__exact=oauth2").content.decode()
+    assert "OAuth 2.0" in listed and "bearer" in listed
+    form = admin_client.get(f"{CHANGELIST}{account.pk}/change/").content.decode()
+    assert "tweet.read tweet.write users.read offline.access" in form
+    assert "Access token expires" in form and "Refresh token issued" in form
+    for html in (listed, form):
+        assert "bearer-access-secret" not in html and "bearer-refresh-secret" not in html
+        assert 'name="refresh_token"' not in html and 'name="access_token"' not in html
+
+
 def test_the_change_form_cannot_edit_tokens(admin_client, django_user_model):
     (account,) = make_accounts(django_user_model, 1)
     admin_client.post(

@@ -115,3 +115,56 @@ def test_settings_that_are_not_a_dict_are_e008(settings):
 
 def test_unknown_keys_warn_w002(settings):
     assert ids(settings, CONSUMER_KYE="typo") == ["twitter_oauth.W002"]
+
+
+# --- OAuth 2.0 --------------------------------------------------------------------------------
+
+
+def test_an_oauth2_configuration_needs_no_consumer_key(settings):
+    assert (
+        ids(settings, PROTOCOL="oauth2", CONSUMER_KEY="", CONSUMER_SECRET="", CLIENT_ID="c") == []
+    )
+
+
+@pytest.mark.parametrize("value", ["oauth3", "", None, 2])
+def test_an_unknown_protocol_is_e020(settings, value):
+    assert "twitter_oauth.E020" in ids(settings, PROTOCOL=value)
+
+
+@pytest.mark.parametrize("value", ["", "  ", None])
+def test_oauth2_without_a_client_id_is_e021(settings, value):
+    assert ids(settings, PROTOCOL="oauth2", CLIENT_ID=value) == ["twitter_oauth.E021"]
+
+
+def test_a_client_id_that_is_not_a_string_is_e021_whatever_the_protocol(settings):
+    assert ids(settings, CLIENT_ID=42) == ["twitter_oauth.E021"]
+
+
+def test_a_client_secret_that_is_not_a_string_is_e022(settings):
+    assert ids(settings, CLIENT_SECRET=42) == ["twitter_oauth.E022"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [42, ["tweet.read", ""], ["tweet.read users.read"], ["tweet.write", "offline.access"]],
+)
+def test_unusable_scopes_are_e023(settings, value):
+    assert ids(settings, OAUTH2_SCOPES=value) == ["twitter_oauth.E023"]
+
+
+def test_scopes_as_a_string_are_accepted(settings):
+    assert ids(settings, OAUTH2_SCOPES="tweet.read users.read offline.access") == []
+
+
+def test_scopes_without_offline_access_are_w020(settings):
+    assert ids(settings, OAUTH2_SCOPES=["tweet.read", "users.read"]) == ["twitter_oauth.W020"]
+
+
+@pytest.mark.parametrize("value", ["", "x.com/i/oauth2/authorize", "https://x.com/a?b=c", None])
+def test_an_unusable_oauth2_authorize_url_is_e024(settings, value):
+    assert ids(settings, OAUTH2_AUTHORIZE_URL=value) == ["twitter_oauth.E024"]
+
+
+@pytest.mark.parametrize("value", [0, -1, 1.5, "30"])
+def test_an_unusable_refresh_token_lifetime_is_e006(settings, value):
+    assert ids(settings, OAUTH2_REFRESH_TOKEN_LIFETIME=value) == ["twitter_oauth.E006"]

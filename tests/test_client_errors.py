@@ -115,3 +115,47 @@ def test_json_that_is_not_an_object_is_a_bad_response(settings):
     responses.get(f"{API}/2/users/me", json=["not", "an", "object"])
     with pytest.raises(exceptions.TwitterBadResponse, match="unexpected shape"):
         TwitterClient("1-a", "b", api_url=API).get_me()
+
+
+def test_the_token_endpoints_error_and_its_description_are_kept():
+    body = (
+        b'{"error":"invalid_request","error_description":"Value passed for the token was invalid."}'
+    )
+    assert parse_error_body(body) == (
+        None,
+        "Value passed for the token was invalid.; invalid_request",
+    )
+    error = error_for_response(XResponse(400, {}, body), method="POST", path="2/oauth2/token")
+    assert isinstance(error, exceptions.TwitterBadRequest)
+    assert "Value passed for the token was invalid." in str(error)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"token_type":"bearer","expires_in":7200,"scope":"tweet.read"}',
+        b"[]",
+        b"not json",
+    ],
+)
+def test_a_token_answer_without_an_access_token_is_a_bad_response(body):
+    from twitter_oauth.responses import parse_oauth2_token
+
+    with pytest.raises(exceptions.TwitterBadResponse):
+        parse_oauth2_token(XResponse(200, {}, body))
+
+
+def test_a_token_answer_is_read_with_its_scopes_and_expiry():
+    from twitter_oauth.responses import parse_oauth2_token
+
+    token = parse_oauth2_token(
+        XResponse(
+            200,
+            {},
+            b'{"token_type":"bearer","expires_in":7200,"access_token":"a","scope":"tweet.read '
+            b'offline.access","refresh_token":"r"}',
+        )
+    )
+    assert (token.access_token, token.refresh_token, token.expires_in) == ("a", "r", 7200)
+    assert token.scopes == ("tweet.read", "offline.access")
+    assert "access_token=" not in repr(token) and "refresh_token=" not in repr(token)

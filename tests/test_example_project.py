@@ -89,3 +89,60 @@ def test_environment_overrides_database_broker_and_x_settings():
     assert "redis://127.0.0.1:6379/3" in found["page"]
     assert "hunter2" not in found["page"]
     assert "real-secret" not in found["page"]
+
+
+OAUTH2_PROBE = """
+import json
+from django.conf import settings
+print(json.dumps({name: settings.TWITTER_OAUTH[name] for name in (
+    "PROTOCOL", "CLIENT_ID", "CLIENT_SECRET", "OAUTH2_AUTHORIZE_URL")}))
+"""
+
+
+def run_oauth2_probe(**environment: str) -> dict:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TWITTER_", "DJANGO_SETTINGS"))
+    }
+    env.update(environment)
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "manage.py", "shell", "-c", OAUTH2_PROBE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.skipif(
+    (ROOT / ".env").exists(), reason="a local .env would change the example project's defaults"
+)
+def test_oauth2_defaults_use_the_emulators_demo_client_and_page():
+    assert run_oauth2_probe() == {
+        "PROTOCOL": "oauth1",
+        "CLIENT_ID": "demo-client-id",
+        "CLIENT_SECRET": "demo-client-secret",
+        "OAUTH2_AUTHORIZE_URL": "http://127.0.0.1:8765/i/oauth2/authorize",
+    }
+
+
+def test_oauth2_environment_a_set_but_empty_secret_is_a_public_client():
+    found = run_oauth2_probe(
+        TWITTER_API_URL="https://api.x.com",
+        TWITTER_CLIENT_ID="real-client",
+        TWITTER_CLIENT_SECRET="",
+        TWITTER_PROTOCOL="oauth2",
+    )
+    assert found == {
+        "PROTOCOL": "oauth2",
+        "CLIENT_ID": "real-client",
+        "CLIENT_SECRET": "",
+        "OAUTH2_AUTHORIZE_URL": "https://x.com/i/oauth2/authorize",
+    }
+    page = run_oauth2_probe(TWITTER_OAUTH2_AUTHORIZE_URL="http://127.0.0.1:9/i/oauth2/authorize")
+    assert page["OAUTH2_AUTHORIZE_URL"] == "http://127.0.0.1:9/i/oauth2/authorize"

@@ -29,6 +29,26 @@ def test_signed_out_home_shows_the_sign_in_button(client, site):
     assert "Your X accounts" not in html
 
 
+def test_signed_out_home_offers_the_other_protocol_too(client, site, x_emulator):
+    html = client.get("/").content.decode()
+    assert '<input type="hidden" name="protocol" value="oauth2">' in html
+    assert "Continue with X over OAuth 2.0" in html
+    site.TWITTER_OAUTH = {**site.TWITTER_OAUTH, "PROTOCOL": "oauth2"}
+    html = client.get("/").content.decode()
+    assert '<input type="hidden" name="protocol" value="oauth1">' in html
+    assert "Continue with X over OAuth 1.0a" in html
+
+
+def test_the_oauth2_button_signs_in_through_the_emulator(client, site, x_emulator):
+    from tests.signin_helpers import act_at_x, callback_path
+
+    started = client.post("/accounts/twitter/login/", {"protocol": "oauth2"})
+    response = client.get(callback_path(act_at_x(started["Location"], screen_name="alice")))
+    assert response.status_code == 302
+    html = client.get("/").content.decode()
+    assert "@alice (Alice Example)" in html
+
+
 def test_signed_in_home_lists_accounts_compose_form_and_posts(
     client, site, x_emulator, django_capture_on_commit_callbacks
 ):

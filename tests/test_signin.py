@@ -371,3 +371,44 @@ def test_x_page_down_does_not_reach_the_site(client, x_settings, x_emulator):
     assert requests.get(started["Location"], timeout=5).status_code == 503
     response = client.get(callback_path(act_at_x(started["Location"])))
     assert response.status_code == 302 and TwitterAccount.objects.count() == 1
+
+
+# --- configuration changing under open flows -----------------------------------------------------
+
+
+@pytest.mark.parametrize("protocol", ["oauth1", "oauth2"])
+def test_a_flow_encrypted_with_a_dropped_key_ends_like_an_expired_one(
+    client, x_settings, x_emulator, protocol
+):
+    from cryptography.fernet import Fernet
+
+    started = start(client, protocol=protocol)
+    path = callback_path(act_at_x(started["Location"]))
+    calls_before = x_emulator.state.count()
+    x_settings.TWITTER_OAUTH = {
+        **x_settings.TWITTER_OAUTH,
+        "TOKEN_KEYS": [Fernet.generate_key().decode()],
+    }
+
+    response = client.get(path)
+
+    assert response.status_code == 400
+    assert b"took too long and expired" in response.content
+    assert x_emulator.state.count() == calls_before
+    assert flows.SESSION_KEY not in client.session
+
+
+def test_a_failed_sign_in_without_a_login_url_ends_on_the_apps_login_page(
+    client, x_settings, x_emulator, settings
+):
+    settings.LOGIN_URL = "/accounts/login/"  # Django's default, and no page of this site
+    started = start(client)
+    response = client.get(callback_path(act_at_x(started["Location"], cancel=True)))
+    assert response["Location"] == LOGIN_URL
+    assert client.get(response["Location"]).status_code == 200
+
+
+def test_a_login_url_that_is_a_page_of_the_site_is_kept(client, x_settings, x_emulator):
+    started = start(client)
+    response = client.get(callback_path(act_at_x(started["Location"], cancel=True)))
+    assert response["Location"] == "/signin/"

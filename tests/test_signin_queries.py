@@ -89,3 +89,23 @@ def test_a_returning_users_callback_costs_no_more_than_a_bare_login_view(
     assert ours[1].startswith("UPDATE")
     assert len(queries) <= len(baseline), "\n".join(q["sql"] for q in queries.captured_queries)
     assert len(queries) <= 13
+
+
+def test_an_oauth2_returning_users_callback_costs_what_an_oauth1_one_does(
+    client, oauth2_settings, x_emulator
+):
+    sign_in(client, screen_name="alice")
+    client.logout()
+    started = start(client)
+    callback = callback_path(act_at_x(started["Location"], screen_name="alice"))
+    earlier = len(x_emulator.state.requests)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(callback)
+
+    assert response.status_code == 302 and response["Location"] == "/home/"
+    calls = [r.path for r in x_emulator.state.requests[earlier:]]
+    assert calls == ["/2/oauth2/token", "/2/users/me"]
+    ours = [q["sql"] for q in queries.captured_queries if "twitter_oauth_" in q["sql"]]
+    assert len(ours) == 2, ours
+    assert ours[0].startswith("SELECT") and ours[1].startswith("UPDATE")
+    assert len(queries) <= 13

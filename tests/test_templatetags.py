@@ -119,3 +119,33 @@ def test_twitter_accounts_lists_the_users_accounts(django_user_model, rf):
     assert render(source, request=request) == "@amy @zed "
     request.user = AnonymousUser()
     assert render(source, request=request) == ""
+
+
+def test_the_login_button_can_choose_its_protocol(rf):
+    from django.template import Context, Template
+
+    html = Template('{% load twitter_oauth %}{% twitter_login_button protocol="oauth2" %}').render(
+        Context({})
+    )
+    assert '<input type="hidden" name="protocol" value="oauth2"><button' in html
+
+
+def test_the_connect_button_can_choose_its_protocol():
+    from django.template import Context, Template
+
+    html = Template(
+        '{% load twitter_oauth %}{% twitter_connect_button next="/x/" protocol="oauth1" %}'
+    ).render(Context({}))
+    assert (
+        '<input type="hidden" name="next" value="/x/">'
+        '<input type="hidden" name="protocol" value="oauth1"><button'
+    ) in html
+
+
+def test_an_unknown_protocol_is_a_template_error():
+    from django.template import Context, Template, TemplateSyntaxError
+
+    with pytest.raises(TemplateSyntaxError):
+        Template('{% load twitter_oauth %}{% twitter_login_button protocol="oauth3" %}').render(
+            Context({})
+        )

@@ -8,7 +8,7 @@ import json
 import pytest
 from django.core.management import call_command
 
-from tests.signin_helpers import sign_in
+from tests.signin_helpers import LOGIN_URL, act_at_x, callback_path, sign_in
 from twitter_oauth import services, tasks
 from twitter_oauth.exceptions import TwitterDuplicate, TwitterUnavailable
 from twitter_oauth.models import ScheduledTweet, TwitterAccount
@@ -30,6 +30,10 @@ def test_the_ledger_counts_what_the_emulator_saw_and_prices_it_as_x_bills(
         with django_capture_on_commit_callbacks(execute=True):
             sign_in(client, screen_name=screen_name)
         client.logout()
+    # An OAuth 2.0 sign-up: the token exchange and the user read it cannot skip.
+    started = client.post(LOGIN_URL, {"protocol": "oauth2"})
+    client.get(callback_path(act_at_x(started["Location"], screen_name="carol")))
+    client.logout()
     alice = TwitterAccount.objects.get(screen_name="alice")
     services.post_tweet(alice, "plain words")
     services.post_tweet(alice, "with a link https://example.com/x")
@@ -49,6 +53,7 @@ def test_the_ledger_counts_what_the_emulator_saw_and_prices_it_as_x_bills(
     assert {row["endpoint"] for row in ours} == {
         "POST /oauth/request_token",
         "POST /oauth/access_token",
+        "POST /2/oauth2/token",
         "GET /2/users/me",
         "POST /2/tweets",
         "POST /2/tweets (with URL)",
@@ -56,7 +61,8 @@ def test_the_ledger_counts_what_the_emulator_saw_and_prices_it_as_x_bills(
     by_endpoint = {row["endpoint"]: row for row in ours}
     assert by_endpoint["POST /2/tweets"]["requests"] == 4
     assert by_endpoint["POST /2/tweets"]["succeeded"] == 1
-    assert by_endpoint["GET /2/users/me"]["requests"] == 3  # two sign-ups, one refresh
+    # Two OAuth 1.0a sign-ups' profile tasks, the OAuth 2.0 sign-in's read, one refresh.
+    assert by_endpoint["GET /2/users/me"]["requests"] == 4
 
 
 def test_an_uncertain_posts_read_back_is_counted_and_bounded(account_post_lost, x_emulator):

@@ -27,7 +27,7 @@ def ids(settings, **overrides):
     "prices", [{"post": -1}, {"post": "0.015"}, {"tweet": 0.01}, [0.015], {"post": True}]
 )
 def test_unusable_prices_are_e020(settings, prices):
-    assert ids(settings, PRICES=prices) == ["twitter_oauth.E020"]
+    assert ids(settings, PRICES=prices) == ["twitter_oauth.E025"]
 
 
 def test_a_partial_price_table_overrides_only_what_it_names(settings):
@@ -42,7 +42,7 @@ def test_a_partial_price_table_overrides_only_what_it_names(settings):
 
 @pytest.mark.parametrize("limit", [0, -5, "10", True])
 def test_a_spending_limit_that_is_not_a_positive_number_is_e021(settings, limit):
-    assert ids(settings, DAILY_SPEND_LIMIT=limit) == ["twitter_oauth.E021"]
+    assert ids(settings, DAILY_SPEND_LIMIT=limit) == ["twitter_oauth.E026"]
 
 
 def test_a_spending_limit_is_dollars_or_none(settings):
@@ -52,8 +52,8 @@ def test_a_spending_limit_is_dollars_or_none(settings):
 
 
 def test_a_spending_limit_without_the_ledger_is_e022(settings):
-    assert ids(settings, DAILY_SPEND_LIMIT=5, USAGE_LEDGER=False) == ["twitter_oauth.E022"]
-    assert ids(settings, USAGE_LEDGER="yes") == ["twitter_oauth.E022"]
+    assert ids(settings, DAILY_SPEND_LIMIT=5, USAGE_LEDGER=False) == ["twitter_oauth.E027"]
+    assert ids(settings, USAGE_LEDGER="yes") == ["twitter_oauth.E027"]
     assert ids(settings, USAGE_LEDGER=False) == []
 
 
@@ -63,7 +63,7 @@ def test_a_flush_interval_that_is_not_a_positive_number_is_e006(settings, interv
 
 
 def test_a_flush_interval_over_ten_seconds_is_w020(settings):
-    assert ids(settings, USAGE_FLUSH_INTERVAL=30) == ["twitter_oauth.W020"]
+    assert ids(settings, USAGE_FLUSH_INTERVAL=30) == ["twitter_oauth.W021"]
     assert ids(settings, USAGE_FLUSH_INTERVAL=10) == []
     assert ids(settings, USAGE_FLUSH_INTERVAL=None) == []
 

@@ -60,11 +60,12 @@ class TwitterAccountAdmin(admin.ModelAdmin):
         "twitter_id",
         "created_at",
         "verified_at",
+        "protocol",
         "is_working",
     )
     list_display_links = ("screen_name",)
     list_select_related = ("user",)
-    list_filter = (RevokedFilter, "created_at", "verified_at")
+    list_filter = (RevokedFilter, "protocol", "created_at", "verified_at")
     search_fields = ("=twitter_id", "screen_name", "user__username")
     raw_id_fields = ("user",)
     show_full_result_count = False
@@ -73,6 +74,10 @@ class TwitterAccountAdmin(admin.ModelAdmin):
     ordering = ("-pk",)  # the primary key index: no sort of the whole table
     readonly_fields = (
         "twitter_id",
+        "protocol",
+        "scopes",
+        "token_expires_at",
+        "refresh_token_issued_at",
         "created_at",
         "updated_at",
         "last_login_at",

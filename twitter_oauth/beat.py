@@ -18,11 +18,14 @@ from typing import Any
 DISPATCH_INTERVAL = 5.0
 #: Seconds between rounds of profile refreshes (and revoked-token detection).
 REFRESH_PROFILES_INTERVAL = 3600.0
+#: Seconds between rounds of OAuth 2.0 keep-alive refreshes (each looks a day ahead).
+KEEP_TOKENS_ALIVE_INTERVAL = 3600.0
 
 
 def beat_schedule(
     send_due_every: float = DISPATCH_INTERVAL,
     refresh_profiles_every: float = REFRESH_PROFILES_INTERVAL,
+    keep_tokens_alive_every: float = KEEP_TOKENS_ALIVE_INTERVAL,
 ) -> dict[str, dict[str, Any]]:
     return {
         "twitter_oauth.send_due_tweets": {
@@ -35,6 +38,11 @@ def beat_schedule(
             "task": "twitter_oauth.tasks.refresh_profiles",
             "schedule": refresh_profiles_every,
             "options": {"expires": refresh_profiles_every},
+        },
+        "twitter_oauth.keep_oauth2_tokens_alive": {
+            "task": "twitter_oauth.tasks.keep_oauth2_tokens_alive",
+            "schedule": keep_tokens_alive_every,
+            "options": {"expires": keep_tokens_alive_every},
         },
     }
 

@@ -34,8 +34,10 @@ NUMBERS = (
     "POST_BATCH_SIZE",
     "POST_PARALLEL_SENDERS",
     "APP_HOLD_PROBE_INTERVAL",
+    "OAUTH2_REFRESH_TOKEN_LIFETIME",
 )
 INTEGERS = {
+    "OAUTH2_REFRESH_TOKEN_LIFETIME",
     "POOL_SIZE",
     "MAX_PENDING_FLOWS",
     "PENDING_FLOW_TTL",
@@ -48,6 +50,9 @@ BOOLEANS = ("SIGNUP_ENABLED", "UNCERTAIN_POST_LOOKUP")
 #: Numbers for which None means "never" (no periodic refresh, no timer).
 OPTIONAL_NUMBERS = ("PROFILE_REFRESH_INTERVAL", "USAGE_FLUSH_INTERVAL")
 ACCESS_TYPES = (None, "read", "write")
+PROTOCOLS = ("oauth1", "oauth2")
+#: What GET /2/users/me needs, which every OAuth 2.0 sign-in calls.
+SIGN_IN_SCOPES = ("tweet.read", "users.read")
 #: The ledger shows a request within this many seconds (DESIGN's promise to readers of it).
 USAGE_VISIBLE_WITHIN = 10
 
@@ -70,6 +75,7 @@ def check_settings(
     value = {**DEFAULTS, **raw}
     messages: list[CheckMessage] = []
     messages += _check_credentials(value)
+    messages += _check_oauth2(value)
     messages += _check_urls(value)
     messages += _check_token_keys(value)
     messages += _check_numbers(value)
@@ -91,6 +97,8 @@ def check_settings(
 
 def _check_credentials(value: dict[str, Any]) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
+    if value["PROTOCOL"] == "oauth2":
+        return messages  # the consumer key pair is only needed for OAuth 1.0a buttons
     for name, check_id in (
         ("CONSUMER_KEY", "twitter_oauth.E001"),
         ("CONSUMER_SECRET", "twitter_oauth.E002"),
@@ -108,6 +116,91 @@ def _check_credentials(value: dict[str, Any]) -> list[CheckMessage]:
                 )
             )
     return messages
+
+
+def _check_oauth2(value: dict[str, Any]) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    protocol = value["PROTOCOL"]
+    if protocol not in PROTOCOLS:
+        messages.append(
+            Error(
+                "TWITTER_OAUTH['PROTOCOL'] must be 'oauth1' or 'oauth2'.",
+                hint=f"Got {protocol!r}. {HINT_SETTINGS}",
+                id="twitter_oauth.E020",
+            )
+        )
+    client_id, client_secret = value["CLIENT_ID"], value["CLIENT_SECRET"]
+    if not isinstance(client_id, str) or (protocol == "oauth2" and not client_id.strip()):
+        messages.append(
+            Error(
+                "TWITTER_OAUTH['CLIENT_ID'] is missing or not a string, and PROTOCOL is 'oauth2'."
+                if protocol == "oauth2"
+                else "TWITTER_OAUTH['CLIENT_ID'] must be a string.",
+                hint=(
+                    "Copy the OAuth 2.0 Client ID of your app from the X developer portal "
+                    "(Keys and tokens)."
+                ),
+                id="twitter_oauth.E021",
+            )
+        )
+    if client_secret is not None and not isinstance(client_secret, str):
+        messages.append(
+            Error(
+                "TWITTER_OAUTH['CLIENT_SECRET'] must be a string, or None for a public client.",
+                hint=f"Got {type(client_secret).__name__}. {HINT_SETTINGS}",
+                id="twitter_oauth.E022",
+            )
+        )
+    messages += _check_scopes(value["OAUTH2_SCOPES"])
+    url = value["OAUTH2_AUTHORIZE_URL"]
+    problem = _url_problem(url)
+    if problem:
+        messages.append(
+            Error(
+                f"TWITTER_OAUTH['OAUTH2_AUTHORIZE_URL'] is not usable: {problem}.",
+                hint=f"Got {url!r}. X's page is https://x.com/i/oauth2/authorize.",
+                id="twitter_oauth.E024",
+            )
+        )
+    return messages
+
+
+def _check_scopes(scopes: Any) -> list[CheckMessage]:
+    if isinstance(scopes, str):
+        scopes = scopes.split()
+    if not isinstance(scopes, list | tuple) or not all(
+        isinstance(scope, str) and scope and not any(c.isspace() for c in scope) for scope in scopes
+    ):
+        return [
+            Error(
+                "TWITTER_OAUTH['OAUTH2_SCOPES'] must be a list of scope names.",
+                hint=f"Got {scopes!r}. {HINT_SETTINGS}",
+                id="twitter_oauth.E023",
+            )
+        ]
+    missing = [scope for scope in SIGN_IN_SCOPES if scope not in scopes]
+    if missing:
+        return [
+            Error(
+                f"TWITTER_OAUTH['OAUTH2_SCOPES'] lacks {', '.join(missing)}.",
+                hint=(
+                    "Sign-in reads GET /2/users/me, which X allows with users.read and tweet.read."
+                ),
+                id="twitter_oauth.E023",
+            )
+        ]
+    if "offline.access" not in scopes:
+        return [
+            Warning(
+                "TWITTER_OAUTH['OAUTH2_SCOPES'] lacks offline.access: X gives no refresh token.",
+                hint=(
+                    "OAuth 2.0 access tokens expire after two hours; without a refresh token, "
+                    "posting needs the person to sign in again."
+                ),
+                id="twitter_oauth.W020",
+            )
+        ]
+    return []
 
 
 def _url_problem(url: Any) -> str | None:
@@ -149,7 +242,7 @@ def _check_urls(value: dict[str, Any]) -> list[CheckMessage]:
                     id=check_id,
                 )
             )
-        elif urlsplit(url).scheme == "http" and not _is_loopback(url):
+        elif _plain_http_elsewhere(url):
             messages.append(
                 Warning(
                     f"TWITTER_OAUTH['{name}'] uses plain http on a host that is not loopback.",
@@ -158,6 +251,10 @@ def _check_urls(value: dict[str, Any]) -> list[CheckMessage]:
                 )
             )
     return messages
+
+
+def _plain_http_elsewhere(url: str) -> bool:
+    return urlsplit(url).scheme == "http" and not _is_loopback(url)
 
 
 def _fernet_key_problem(key: Any) -> str | None:
@@ -326,7 +423,7 @@ def _check_usage_settings(value: dict[str, Any]) -> list[CheckMessage]:
             Error(
                 f"TWITTER_OAUTH['PRICES'] is not usable: {problem}.",
                 hint=f"Give dollars by what X bills: {', '.join(DEFAULT_PRICES)}. {HINT_SETTINGS}",
-                id="twitter_oauth.E020",
+                id="twitter_oauth.E025",
             )
         )
     limit = value["DAILY_SPEND_LIMIT"]
@@ -337,7 +434,7 @@ def _check_usage_settings(value: dict[str, Any]) -> list[CheckMessage]:
             Error(
                 "TWITTER_OAUTH['DAILY_SPEND_LIMIT'] must be a positive number of dollars or None.",
                 hint=f"Got {limit!r}. {HINT_SETTINGS}",
-                id="twitter_oauth.E021",
+                id="twitter_oauth.E026",
             )
         )
     if not isinstance(value["USAGE_LEDGER"], bool):
@@ -345,7 +442,7 @@ def _check_usage_settings(value: dict[str, Any]) -> list[CheckMessage]:
             Error(
                 "TWITTER_OAUTH['USAGE_LEDGER'] must be True or False.",
                 hint=f"Got {value['USAGE_LEDGER']!r}.",
-                id="twitter_oauth.E022",
+                id="twitter_oauth.E027",
             )
         )
     elif limit is not None and not value["USAGE_LEDGER"]:
@@ -353,7 +450,7 @@ def _check_usage_settings(value: dict[str, Any]) -> list[CheckMessage]:
             Error(
                 "TWITTER_OAUTH['DAILY_SPEND_LIMIT'] is set but USAGE_LEDGER is off.",
                 hint="The limit is enforced from the ledger's counts: turn USAGE_LEDGER on.",
-                id="twitter_oauth.E022",
+                id="twitter_oauth.E027",
             )
         )
     interval = value["USAGE_FLUSH_INTERVAL"]
@@ -365,7 +462,7 @@ def _check_usage_settings(value: dict[str, Any]) -> list[CheckMessage]:
                     "Requests take that long to show in the ledger, and a crash loses that many "
                     "seconds of counts."
                 ),
-                id="twitter_oauth.W020",
+                id="twitter_oauth.W021",
             )
         )
     return messages

@@ -3,8 +3,9 @@
 Everything goes through one ``requests.Session`` per process, so connections to
 X are kept alive across calls (and across Celery tasks in a worker). Every call
 has a timeout, is signed with OAuth 1.0a (HMAC-SHA1, parameters in the
-Authorization header) through requests-oauthlib, and every failure is re-raised
-as a :mod:`twitter_oauth.exceptions` class with X's status, code and message.
+Authorization header) through requests-oauthlib or carries an OAuth 2.0 Bearer
+token, and every failure is re-raised as a :mod:`twitter_oauth.exceptions` class
+with X's status, code and message.
 
 This module knows nothing of Django models: callers hand it plain strings.
 """
@@ -23,6 +24,7 @@ from urllib.parse import urlencode
 
 import requests
 from django.utils.module_loading import import_string
+from requests.auth import AuthBase, HTTPBasicAuth
 from requests_oauthlib import OAuth1
 
 from twitter_oauth import exceptions
@@ -30,6 +32,7 @@ from twitter_oauth.conf import app_settings
 from twitter_oauth.responses import (
     DUPLICATE_DETAIL,
     AccessToken,
+    OAuth2Token,
     RateLimit,
     RequestToken,
     Tweet,
@@ -38,6 +41,7 @@ from twitter_oauth.responses import (
     error_for_response,
     parse_error_body,
     parse_form,
+    parse_oauth2_token,
     read_data,
     read_json,
 )
@@ -46,6 +50,8 @@ from twitter_oauth.usage import ledger
 __all__ = [
     "DUPLICATE_DETAIL",
     "AccessToken",
+    "BearerAuth",
+    "OAuth2Token",
     "RateLimit",
     "RequestToken",
     "Tweet",
@@ -121,13 +127,26 @@ if hasattr(os, "register_at_fork"):
 # --- the client -----------------------------------------------------------------------------------
 
 
+class BearerAuth(AuthBase):
+    """``Authorization: Bearer <token>``, for calls with an OAuth 2.0 access token."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        return request
+
+
 class TwitterClient:
     """Signed calls to X for one consumer and, optionally, one access token.
 
-    Cheap to build: the HTTP connections belong to the process-wide session, so
-    build one per account and per task freely. Arguments left out come from
-    ``TWITTER_OAUTH``. ``account_id`` is whom the usage ledger counts the requests
-    under (the linked account's primary key; ``None`` for requests made for no account).
+    With ``bearer_token`` (an OAuth 2.0 access token) API calls carry it instead
+    of an OAuth 1.0a signature. Cheap to build: the HTTP connections belong to the
+    process-wide session, so build one per account and per task freely. Arguments
+    left out come from ``TWITTER_OAUTH``. ``account_id`` is whom the usage ledger
+    counts the requests under (the linked account's primary key; ``None`` for
+    requests made for no account).
     """
 
     def __init__(
@@ -140,6 +159,9 @@ class TwitterClient:
         api_url: str | None = None,
         authorize_url: str | None = None,
         session: requests.Session | None = None,
+        bearer_token: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
         account_id: int | None = None,
     ) -> None:
         self.consumer_key = consumer_key or app_settings.CONSUMER_KEY
@@ -149,6 +171,9 @@ class TwitterClient:
         self.api_url = (api_url or app_settings.API_URL).rstrip("/")
         self.authorize_base = (authorize_url or app_settings.AUTHORIZE_URL).rstrip("/")
         self._session = session
+        self.bearer_token = bearer_token
+        self.client_id = client_id or app_settings.CLIENT_ID
+        self._client_secret = client_secret if client_id else app_settings.CLIENT_SECRET
         self.account_id = account_id
 
     def __repr__(self) -> str:
@@ -209,6 +234,55 @@ class TwitterClient:
     def invalidate_token(self) -> None:
         """Revoke this client's access token at X."""
         self._send("POST", "1.1/oauth/invalidate_token")
+
+    # -- OAuth 2.0 (Authorization Code with PKCE) --
+
+    def get_oauth2_authorize_url(
+        self, *, redirect_uri: str, state: str, code_challenge: str, scopes: tuple[str, ...]
+    ) -> str:
+        """Where to send the person: X's consent page, with an S256 code challenge."""
+        query = {
+            "response_type": "code",
+            "client_id": self.client_id,
+            "redirect_uri": redirect_uri,
+            "scope": " ".join(scopes),
+            "state": state,
+            "code_challenge": code_challenge,
+            "code_challenge_method": "S256",
+        }
+        return f"{app_settings.OAUTH2_AUTHORIZE_URL}?{urlencode(query)}"
+
+    def exchange_code(self, code: str, *, redirect_uri: str, code_verifier: str) -> OAuth2Token:
+        """``POST 2/oauth2/token`` with ``grant_type=authorization_code``."""
+        return self._token_request(
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "code_verifier": code_verifier,
+            }
+        )
+
+    def refresh_oauth2_token(self, refresh_token: str) -> OAuth2Token:
+        """``POST 2/oauth2/token`` with ``grant_type=refresh_token``; X rotates it."""
+        return self._token_request({"grant_type": "refresh_token", "refresh_token": refresh_token})
+
+    def revoke_oauth2_token(self, token: str, *, token_type_hint: str = "access_token") -> None:  # noqa: S107
+        """``POST 2/oauth2/revoke`` for an access or a refresh token."""
+        body, auth = self._client_authentication(
+            {"token": token, "token_type_hint": token_type_hint}
+        )
+        self._send("POST", "2/oauth2/revoke", data=body, auth=auth)
+
+    def _token_request(self, body: dict[str, str]) -> OAuth2Token:
+        body, auth = self._client_authentication(body)
+        return parse_oauth2_token(self._send("POST", "2/oauth2/token", data=body, auth=auth))
+
+    def _client_authentication(self, body: dict[str, str]) -> tuple[dict[str, str], AuthBase]:
+        # A confidential client proves itself with HTTP Basic; a public one only names itself.
+        if self._client_secret:
+            return body, HTTPBasicAuth(self.client_id, self._client_secret)
+        return {**body, "client_id": self.client_id}, _NO_AUTH
 
     # -- API calls with an access token --
 
@@ -280,6 +354,7 @@ class TwitterClient:
         json_body: Any = None,
         callback_uri: str | None = None,
         verifier: str | None = None,
+        auth: AuthBase | None = None,
     ) -> XResponse:
         # Counted in the usage ledger whatever happens; refused here past the spending limit.
         call = ledger.before_send(
@@ -293,8 +368,7 @@ class TwitterClient:
                 params=params,
                 data=data,
                 json_body=json_body,
-                callback_uri=callback_uri,
-                verifier=verifier,
+                auth=auth or self._auth(callback_uri, verifier),
             )
         finally:
             ledger.after_answer(call, response)
@@ -311,19 +385,9 @@ class TwitterClient:
         params: Mapping[str, str] | None,
         data: Mapping[str, str] | None,
         json_body: Any,
-        callback_uri: str | None,
-        verifier: str | None,
+        auth: AuthBase,
     ) -> XResponse:
         url = f"{self.api_url}/{path.lstrip('/')}"
-        auth = OAuth1(
-            self.consumer_key,
-            client_secret=self._consumer_secret,
-            resource_owner_key=self.token,
-            resource_owner_secret=self._token_secret,
-            callback_uri=callback_uri,
-            verifier=verifier,
-            signature_type="AUTH_HEADER",
-        )
         started = time.monotonic()
         try:
             raw = self.session.request(
@@ -358,6 +422,29 @@ class TwitterClient:
             (time.monotonic() - started) * 1000,
         )
         return response
+
+    def _auth(self, callback_uri: str | None, verifier: str | None) -> AuthBase:
+        if self.bearer_token:
+            return BearerAuth(self.bearer_token)
+        return OAuth1(
+            self.consumer_key,
+            client_secret=self._consumer_secret,
+            resource_owner_key=self.token,
+            resource_owner_secret=self._token_secret,
+            callback_uri=callback_uri,
+            verifier=verifier,
+            signature_type="AUTH_HEADER",
+        )
+
+
+class _NoAuth(AuthBase):
+    """No Authorization header: a public client's token request names itself in the body."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
+
+
+_NO_AUTH = _NoAuth()
 
 
 def _reason(exc: BaseException) -> str:

@@ -9,9 +9,11 @@ and nothing is ever written back into ``django.conf.settings``.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.shortcuts import resolve_url
+from django.urls import Resolver404, get_script_prefix, resolve, reverse
 
 from twitter_oauth.pricing import DEFAULT_PRICES
 
@@ -24,6 +26,17 @@ DEFAULTS: dict[str, Any] = {
     "API_URL": "https://api.x.com",
     # Base of oauth/authorize and oauth/authenticate; None means API_URL.
     "AUTHORIZE_URL": None,
+    # What the login and connect views start: "oauth1" or "oauth2" (a button may choose).
+    "PROTOCOL": "oauth1",
+    # OAuth 2.0 client of the app at X; no secret (None or "") means a public client.
+    "CLIENT_ID": "",
+    "CLIENT_SECRET": None,
+    # Scopes an OAuth 2.0 sign-in asks for.
+    "OAUTH2_SCOPES": ["tweet.read", "tweet.write", "users.read", "offline.access"],
+    # X's OAuth 2.0 consent page itself (not a base); the token endpoints are under API_URL.
+    "OAUTH2_AUTHORIZE_URL": "https://x.com/i/oauth2/authorize",
+    # Seconds an unused refresh token is assumed to stay usable at X (X publishes no figure).
+    "OAUTH2_REFRESH_TOKEN_LIFETIME": 30 * 86400,
     # Fernet keys for tokens at rest; the first encrypts, all decrypt.
     "TOKEN_KEYS": [],
     # Seconds to wait for X to accept a connection, then for each read.
@@ -113,6 +126,33 @@ class AppSettings:
         return str(self.get("AUTHORIZE_URL") or self.API_URL).rstrip("/")
 
     @property
+    def PROTOCOL(self) -> str:
+        return str(self.get("PROTOCOL") or "oauth1")
+
+    @property
+    def CLIENT_ID(self) -> str:
+        return self.get("CLIENT_ID") or ""
+
+    @property
+    def CLIENT_SECRET(self) -> str:
+        return self.get("CLIENT_SECRET") or ""
+
+    @property
+    def OAUTH2_SCOPES(self) -> tuple[str, ...]:
+        scopes = self.get("OAUTH2_SCOPES") or ()
+        if isinstance(scopes, str):
+            scopes = scopes.split()
+        return tuple(scopes)
+
+    @property
+    def OAUTH2_AUTHORIZE_URL(self) -> str:
+        return str(self.get("OAUTH2_AUTHORIZE_URL"))
+
+    @property
+    def OAUTH2_REFRESH_TOKEN_LIFETIME(self) -> int:
+        return int(self.get("OAUTH2_REFRESH_TOKEN_LIFETIME"))
+
+    @property
     def TOKEN_KEYS(self) -> list[str]:
         keys = self.get("TOKEN_KEYS") or []
         if isinstance(keys, str):
@@ -149,7 +189,13 @@ class AppSettings:
 
     @property
     def FAILURE_REDIRECT_URL(self) -> str:
-        return str(self.get("FAILURE_REDIRECT_URL") or resolve_url(settings.LOGIN_URL))
+        configured = self.get("FAILURE_REDIRECT_URL")
+        if configured:
+            return str(configured)
+        login_url = str(resolve_url(settings.LOGIN_URL))
+        # Django's default LOGIN_URL (/accounts/login/) is a 404 on most sites: a failed
+        # sign-in then ends on our own login page instead.
+        return login_url if _resolves(login_url) else reverse("twitter_oauth:login")
 
     @property
     def SIGNUP_ENABLED(self) -> bool:
@@ -228,6 +274,21 @@ class AppSettings:
         from twitter_oauth import __version__
 
         return self.get("USER_AGENT") or f"django-twitter-oauth/{__version__}"
+
+
+def _resolves(url: str) -> bool:
+    """Whether ``url`` is a page of this site's URLconf (an absolute URL elsewhere counts)."""
+    parts = urlsplit(url)
+    if parts.netloc:
+        return True
+    path, prefix = parts.path, get_script_prefix()
+    if path.startswith(prefix):
+        path = "/" + path[len(prefix) :]
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True
 
 
 app_settings = AppSettings()

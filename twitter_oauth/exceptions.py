@@ -82,6 +82,16 @@ class TwitterTokenRevoked(TwitterAuthError):
     default_message = "The X (Twitter) access token is invalid or was revoked."
 
 
+class TwitterTokenExpired(TwitterError):
+    """An OAuth 2.0 access token expired and the account has no refresh token (it was
+    linked without ``offline.access``). Not a revocation: signing in again restores it."""
+
+    default_message = (
+        "The X (Twitter) access of this account expired after two hours. "
+        "Sign in with X again to renew it."
+    )
+
+
 class TwitterForbidden(TwitterError):
     """X understood the request and refused it (403)."""
 
@@ -178,6 +188,15 @@ class TwitterNotFound(TwitterBadRequest):
 
 class TwitterOAuthConfigurationError(ImproperlyConfigured):
     """``TWITTER_OAUTH`` is missing or has an unusable value."""
+
+
+class TokenRefreshInTransaction(RuntimeError):
+    """An OAuth 2.0 refresh was asked for inside an open database transaction (DEBUG only).
+
+    X rotates the refresh token as it answers; if the outer transaction then rolled
+    back, the new refresh token would be lost with it and the account could never be
+    refreshed again. Call X outside ``transaction.atomic()``.
+    """
 
 
 class SignInError(Exception):

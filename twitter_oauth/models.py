@@ -1,7 +1,9 @@
 """Linked X accounts.
 
-An account's access token and secret are stored encrypted (see
-:mod:`twitter_oauth.fields`); in Python they read and assign as plain ``str``.
+An account's tokens are stored encrypted (see :mod:`twitter_oauth.fields`); in
+Python they read and assign as plain ``str``. An account keeps the credentials of
+the protocol it signed in with last: OAuth 1.0a's token and secret, or OAuth
+2.0's access token, refresh token, expiry and granted scopes.
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ from twitter_oauth.fields import EncryptedTextField
 class TwitterAccount(models.Model):
     """One X identity linked to one user; a user may link several."""
 
+    class Protocol(models.TextChoices):
+        OAUTH1 = "oauth1", _("OAuth 1.0a")
+        OAUTH2 = "oauth2", _("OAuth 2.0")
+
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.CASCADE,
@@ -28,8 +34,19 @@ class TwitterAccount(models.Model):
     screen_name = models.CharField(_("screen name"), max_length=50, db_index=True)
     name = models.CharField(_("name"), max_length=100, blank=True)
     profile_image_url = models.URLField(_("avatar URL"), max_length=500, blank=True)
+    protocol = models.CharField(
+        _("protocol"), max_length=6, choices=Protocol.choices, default=Protocol.OAUTH1
+    )
     access_token = EncryptedTextField(_("access token"))
-    access_token_secret = EncryptedTextField(_("access token secret"))
+    # OAuth 1.0a only; empty for OAuth 2.0.
+    access_token_secret = EncryptedTextField(_("access token secret"), blank=True, default="")
+    # OAuth 2.0 only: single-use, rotated by X on every refresh; None without offline.access.
+    refresh_token = EncryptedTextField(_("refresh token"), null=True, blank=True)
+    token_expires_at = models.DateTimeField(_("access token expires"), null=True, blank=True)
+    # When X issued the current refresh token: X forgets refresh tokens left unused too long.
+    refresh_token_issued_at = models.DateTimeField(_("refresh token issued"), null=True, blank=True)
+    # Granted OAuth 2.0 scopes, space-separated as X sends them (empty for OAuth 1.0a).
+    scopes = models.CharField(_("scopes"), max_length=500, blank=True, default="")
     created_at = models.DateTimeField(_("linked"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     last_login_at = models.DateTimeField(_("last sign-in with X"), null=True, blank=True)
@@ -49,6 +66,18 @@ class TwitterAccount(models.Model):
 
     def __repr__(self) -> str:
         return f"<TwitterAccount pk={self.pk} @{self.screen_name} twitter_id={self.twitter_id}>"
+
+    @property
+    def is_oauth2(self) -> bool:
+        return self.protocol == self.Protocol.OAUTH2
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(self.scopes.split())
+
+    def can_post(self) -> bool:
+        """OAuth 1.0a posts with the app's permission; OAuth 2.0 needs ``tweet.write``."""
+        return not self.is_oauth2 or "tweet.write" in self.scope_set
 
     @property
     def is_revoked(self) -> bool:

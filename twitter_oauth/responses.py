@@ -59,11 +59,38 @@ class RequestToken:
 
 
 @dataclass(frozen=True)
+class OAuth2Token:
+    """The answer of ``POST 2/oauth2/token``: a Bearer token, and its refresh token with
+    ``offline.access``. ``scopes`` are the ones X granted."""
+
+    access_token: str = field(repr=False)
+    refresh_token: str | None = field(repr=False)
+    expires_in: int | None
+    scopes: tuple[str, ...]
+    token_type: str = "bearer"  # noqa: S105
+
+
+@dataclass(frozen=True)
 class AccessToken:
+    """Who signed in, with the credentials to store for them.
+
+    OAuth 1.0a fills ``token`` and ``secret``; OAuth 2.0 leaves ``secret`` empty and
+    carries its grant in ``oauth2``, the profile read with it, and ``email`` (X's
+    ``confirmed_email``, with the ``users.email`` scope).
+    """
+
     token: str = field(repr=False)
     secret: str = field(repr=False)
     user_id: str
     screen_name: str
+    oauth2: OAuth2Token | None = None
+    name: str = ""
+    profile_image_url: str = ""
+    email: str | None = None
+
+    @property
+    def protocol(self) -> str:
+        return "oauth1" if self.oauth2 is None else "oauth2"
 
 
 @dataclass(frozen=True)
@@ -218,7 +245,11 @@ def _json_error(payload: Any) -> tuple[int | None, str | None]:
     if isinstance(detail, str) and detail not in messages:
         messages.insert(0, detail)
     if not messages:
-        messages = [payload[key] for key in ("error", "title") if isinstance(payload.get(key), str)]
+        messages = [
+            payload[key]
+            for key in ("error_description", "error", "title")
+            if isinstance(payload.get(key), str)
+        ]
     return code, (clip("; ".join(messages)) if messages else None)
 
 
@@ -249,6 +280,26 @@ def parse_form(response: XResponse, *, required: tuple[str, ...]) -> dict[str, s
             f"X's answer lacks {', '.join(missing)}.", status=response.status
         )
     return values
+
+
+def parse_oauth2_token(response: XResponse) -> OAuth2Token:
+    """The token endpoint's JSON answer; an answer without an access token is unusable."""
+    payload = read_json(response)
+    token = payload.get("access_token")
+    if not isinstance(token, str) or not token:
+        raise exceptions.TwitterBadResponse(
+            "X's token answer lacks access_token.", status=response.status
+        )
+    refresh = payload.get("refresh_token")
+    expires_in = payload.get("expires_in")
+    scope = payload.get("scope")
+    return OAuth2Token(
+        access_token=token,
+        refresh_token=refresh if isinstance(refresh, str) and refresh else None,
+        expires_in=expires_in if isinstance(expires_in, int) and expires_in > 0 else None,
+        scopes=tuple(scope.split()) if isinstance(scope, str) else (),
+        token_type=str(payload.get("token_type") or "bearer"),
+    )
 
 
 def read_json(response: XResponse) -> dict:

@@ -117,3 +117,19 @@ def refresh_profiles(limit: int = 200) -> int:
     for account_id in ids:
         refresh_profile.delay(account_id)
     return len(ids)
+
+
+@shared_task(ignore_result=True)
+def keep_oauth2_tokens_alive(limit: int = 500) -> int:
+    """Refresh OAuth 2.0 accounts whose refresh token would otherwise go unused too long.
+
+    X forgets a refresh token left unused; an account that posts rarely would lose
+    its access silently. Each refresh takes the account's row lock, so it never
+    spends a token a worker is refreshing at the same moment.
+    """
+    from twitter_oauth.services import tokens
+
+    return sum(
+        tokens.keep_alive(account_id)
+        for account_id in tokens.expiring_refresh_token_ids(limit=limit)
+    )

@@ -22,11 +22,13 @@ from twitter_oauth.conf import app_settings
 from twitter_oauth.exceptions import (
     SignInError,
     TwitterAuthError,
+    TwitterBadRequest,
     TwitterCallbackNotApproved,
     TwitterError,
     TwitterRateLimited,
 )
 from twitter_oauth.models import TwitterAccount
+from twitter_oauth.services import flows
 from twitter_oauth.services.flows import failure_url
 
 logger = logging.getLogger("twitter_oauth.views")
@@ -54,10 +56,16 @@ def _start(
     request: HttpRequest, action: Literal["login", "connect"], template: str
 ) -> HttpResponse:
     next_url = services.safe_next(request, request.POST.get("next") or request.GET.get("next"))
+    protocol = request.POST.get("protocol") or request.GET.get("protocol") or None
+    if protocol is not None and protocol not in flows.PROTOCOLS:
+        logger.warning("Refused to start an X flow with an unknown protocol")
+        return _error_page(request, _("This sign-in button names no known protocol."))
     if request.method == "GET":
-        return render(request, template, {"next": next_url})
+        return render(request, template, {"next": next_url, "protocol": protocol})
     try:
-        authorize_url = services.start_flow(request, action=action, next_url=next_url)
+        authorize_url = services.start_flow(
+            request, action=action, next_url=next_url, protocol=protocol
+        )
     except TwitterError as exc:
         _log_x_failure("starting", exc)
         messages.error(request, _x_failure_message(exc))
@@ -68,19 +76,40 @@ def _start(
 @never_cache
 @require_GET
 def callback(request: HttpRequest) -> HttpResponse:
-    """Where X sends the person back, with ``oauth_token`` and ``oauth_verifier`` or ``denied``."""
-    denied = request.GET.get("denied")
-    token = denied if denied is not None else request.GET.get("oauth_token")
-    verifier = request.GET.get("oauth_verifier")
-    problem = _callback_problem(token, verifier, cancelled=denied is not None)
+    """Where X sends the person back, for either protocol.
+
+    OAuth 1.0a: ``oauth_token`` and ``oauth_verifier``, or ``denied``. OAuth 2.0:
+    ``state`` and ``code``, or ``state`` and ``error`` (``access_denied`` on Cancel).
+    """
+    protocol: str
+    if "state" in request.GET:
+        protocol = flows.OAUTH2
+        token = request.GET.get("state")
+        error = request.GET.get("error")
+        verifier = request.GET.get("code")
+        problem = _callback_problem(
+            token, verifier, cancelled=error is not None, names=OAUTH2_NAMES
+        )
+        cancelled = error is not None
+    else:
+        protocol = flows.OAUTH1
+        denied = request.GET.get("denied")
+        token = denied if denied is not None else request.GET.get("oauth_token")
+        verifier = request.GET.get("oauth_verifier")
+        problem = _callback_problem(token, verifier, cancelled=denied is not None)
+        cancelled = denied is not None
     if problem or token is None:
         logger.warning("Refused an X callback: %s", problem)
         return _error_page(request, _("This sign-in with X is incomplete. Please start again."))
     try:
-        flow = services.pop_flow(request, token)
+        flow = services.pop_flow(request, token, protocol=protocol)
     except SignInError as exc:
         return _error_page(request, exc.message, status=exc.status)
-    if denied is not None:
+    if cancelled:
+        if protocol == flows.OAUTH2 and request.GET.get("error") != "access_denied":
+            logger.warning("X ended an OAuth 2.0 flow with an error other than access_denied")
+            messages.error(request, _("X did not accept this sign-in. Please try again."))
+            return HttpResponseRedirect(flow.failure_url)
         messages.info(request, _cancelled_message(flow))
         return HttpResponseRedirect(flow.failure_url)
     try:
@@ -124,17 +153,28 @@ def disconnect(request: HttpRequest, pk: int) -> HttpResponse:
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _callback_problem(token: str | None, verifier: str | None, *, cancelled: bool) -> str | None:
+OAUTH1_NAMES = ("oauth_token or denied", "oauth_verifier")
+OAUTH2_NAMES = ("state", "code")
+
+
+def _callback_problem(
+    token: str | None,
+    verifier: str | None,
+    *,
+    cancelled: bool,
+    names: tuple[str, str] = OAUTH1_NAMES,
+) -> str | None:
+    token_name, verifier_name = names
     if not token:
-        return "no oauth_token or denied parameter"
+        return f"no {token_name} parameter"
     if len(token) > MAX_PARAMETER_LENGTH:
-        return "oversized oauth_token"
+        return f"oversized {token_name}"
     if cancelled:
         return None
     if not verifier:
-        return "no oauth_verifier"
+        return f"no {verifier_name}"
     if len(verifier) > MAX_PARAMETER_LENGTH:
-        return "oversized oauth_verifier"
+        return f"oversized {verifier_name}"
     return None
 
 
@@ -162,7 +202,8 @@ def _x_failure_message(exc: TwitterError) -> str:
         return _(
             "X is limiting requests from this site right now. Please try again in a few minutes."
         )
-    if isinstance(exc, TwitterAuthError):
+    if isinstance(exc, TwitterAuthError | TwitterBadRequest):
+        # A refused code, verifier or token: the flow is spent, a new one may work.
         return _("X did not accept this sign-in. Please try again.")
     return _("X is not answering right now. Please try again in a few minutes.")
 

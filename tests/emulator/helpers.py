@@ -1,16 +1,19 @@
 """What the emulator's tests share: X's published example, a clock to move, a signing client,
-and a browser's reading of the authorize page's form."""
+a browser's reading of the authorize page's form, and an OAuth 2.0 client's requests."""
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from urllib.parse import quote, urljoin
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit
 
 import requests
 from oauthlib.oauth1 import Client
 from requests_oauthlib import OAuth1, OAuth1Session
+
+from twitter_oauth.testing.oauth2 import s256
 
 KEY, SECRET = "test-consumer-key", "test-consumer-secret"
 CALLBACK = "http://client.example/callback"
@@ -182,6 +185,47 @@ def click(browser, authorize_url: str, button: str = "Authorize app", **values: 
     return browser.post(
         form.action, data=form.submit(button, **values), allow_redirects=False, timeout=5
     )
+
+
+# --- OAuth 2.0 ----------------------------------------------------------------------------------
+
+CLIENT_ID, CLIENT_SECRET = "test-client-id", "test-client-secret"
+PUBLIC_CLIENT_ID = "test-public-client-id"
+REDIRECT_URI = "http://client.example/callback"
+VERIFIER = "a-code-verifier-of-forty-three-characters-or-more_~."
+SIGN_IN_SCOPES = "tweet.read users.read"
+ALL_SCOPES = "tweet.read tweet.write users.read users.email offline.access"
+X_API = "https://api.x.com"
+
+
+def oauth2_authorize_url(base: str = X_API, **changes: str | None) -> str:
+    """An authorize URL as the app builds it; a change of None leaves that parameter out."""
+    params = {
+        "response_type": "code",
+        "client_id": CLIENT_ID,
+        "redirect_uri": REDIRECT_URI,
+        "scope": ALL_SCOPES,
+        "state": "a-state",
+        "code_challenge": s256(VERIFIER),
+        "code_challenge_method": "S256",
+        **changes,
+    }
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    return f"{base}/i/oauth2/authorize?{query}"
+
+
+def basic(client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET) -> dict[str, str]:
+    """HTTP Basic client authentication, with the form body's content type."""
+    credentials = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
+    return {**FORM, "Authorization": f"Basic {credentials}"}
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def query_of(location: str) -> dict[str, str]:
+    return dict(parse_qsl(urlsplit(location).query))
 
 
 def call(

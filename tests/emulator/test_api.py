@@ -205,6 +205,17 @@ def test_only_the_author_may_delete_a_post(x_emulator):
     assert tweet_id in x_emulator.state.tweets
 
 
+def test_a_timeline_lists_the_newest_posts_first_up_to_max_results(x_emulator):
+    api = api_session(x_emulator.state)
+    ids = [post(api, x_emulator.url, f"n{n}").json()["data"]["id"] for n in range(7)]
+    alice = x_emulator.state.user_by_screen_name("alice")
+    answer = api.get(
+        f"{x_emulator.url}/2/users/{alice.id}/tweets", params={"max_results": 5}, timeout=5
+    ).json()
+    assert [t["id"] for t in answer["data"]] == list(reversed(ids))[:5]
+    assert answer["meta"] == {"result_count": 5, "newest_id": ids[-1], "oldest_id": ids[2]}
+
+
 # --- the rest -----------------------------------------------------------------------------------
 
 

@@ -50,6 +50,26 @@ def test_an_injected_429_carries_the_rate_limit_headers(x_emulator):
     assert before + 120 <= int(response.headers["x-rate-limit-reset"]) <= time.time() + 120
 
 
+def test_an_injected_401_answers_as_x_does_for_credentials_it_cannot_verify(x_emulator):
+    x_emulator.state.inject("/2/tweets", status=401)
+    response = post(api_session(x_emulator.state), x_emulator.url)
+    assert response.status_code == 401
+    assert response.json() == {"errors": [{"code": 32, "message": "Could not authenticate you."}]}
+
+
+def test_an_injected_status_without_an_answer_of_its_own_is_a_v2_problem(x_emulator):
+    x_emulator.state.inject("/2/tweets", status=418)
+    response = post(api_session(x_emulator.state), x_emulator.url)
+    assert response.status_code == 418
+    assert response.json() == {
+        "title": "Error",
+        "detail": "Error",
+        "type": "about:blank",
+        "status": 418,
+    }
+    assert x_emulator.state.requests[-1].fault
+
+
 def test_an_injected_body_and_headers_replace_x_answer(x_emulator):
     x_emulator.state.inject(
         "/2/tweets",

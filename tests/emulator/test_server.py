@@ -17,8 +17,14 @@ import requests
 from oauthlib.oauth1 import Client
 from requests_oauthlib import OAuth1, OAuth1Session
 
-from tests.emulator.helpers import KEY, SECRET, api_session
-from twitter_oauth.testing import DEMO_CONSUMER_KEY, DEMO_CONSUMER_SECRET, EmulatorServer, XEmulator
+from tests.emulator.helpers import KEY, SECRET, api_session, oauth2_authorize_url
+from twitter_oauth.testing import (
+    DEMO_CLIENT_ID,
+    DEMO_CONSUMER_KEY,
+    DEMO_CONSUMER_SECRET,
+    EmulatorServer,
+    XEmulator,
+)
 
 
 def test_the_url_has_the_free_port_and_no_trailing_slash():
@@ -215,6 +221,54 @@ def test_the_command_line_registers_the_apps_it_is_given():
         assert process.wait(timeout=10) == 0
         process.stdout.close()
         process.stderr.close()
+
+
+def test_the_command_line_registers_the_oauth2_clients_it_is_given():
+    port = free_port()
+    process = start_cli("--port", str(port), "--client", "c1:s1", "--client", "public:")
+    try:
+        assert "clients: c1, public" in process.stdout.readline()
+        url = f"http://127.0.0.1:{port}"
+
+        def page(client_id):
+            authorize_url = oauth2_authorize_url(url, client_id=client_id)
+            return requests.get(authorize_url, timeout=5).status_code
+
+        assert (page("c1"), page("public"), page(DEMO_CLIENT_ID)) == (200, 200, 400)
+
+        def client_is_known(auth, data):
+            answer = requests.post(f"{url}/2/oauth2/token", data=data, auth=auth, timeout=5)
+            return answer.json()["error"] != "unauthorized_client"
+
+        unknown_code = {"grant_type": "authorization_code", "code": "x", "code_verifier": "v"}
+        assert client_is_known(("c1", "s1"), unknown_code)
+        assert client_is_known(None, {**unknown_code, "client_id": "public"})
+        assert not client_is_known(("c1", "wrong"), unknown_code)
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+        process.stdout.close()
+        process.stderr.close()
+
+
+def test_the_command_line_serves_the_demo_client_by_default():
+    port = free_port()
+    process = start_cli("--port", str(port))
+    try:
+        assert f"clients: {DEMO_CLIENT_ID})" in process.stdout.readline()
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+        process.stdout.close()
+        process.stderr.close()
+
+
+@pytest.mark.parametrize("value", ["", ":secret", "no-colon"])
+def test_the_command_line_refuses_a_client_without_id_and_colon(value):
+    process = start_cli("--client", value)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 2
+    assert "expected ID:SECRET, or ID: for a public client" in stderr
 
 
 def test_the_command_line_says_when_the_port_is_taken():

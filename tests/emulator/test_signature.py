@@ -7,6 +7,7 @@ emulator's clock fixed at the example's timestamp.
 from __future__ import annotations
 
 import json
+from urllib.parse import quote
 
 import pytest
 from oauthlib.oauth1 import Client
@@ -20,6 +21,7 @@ from tests.emulator.helpers import (
     X_BODY,
     X_CONSUMER,
     X_NONCE,
+    X_SIGNATURE,
     X_TIMESTAMP,
     X_TOKEN,
     X_URL,
@@ -70,6 +72,12 @@ def signer(**kwargs) -> Client:
         **kwargs,
     }
     return Client(X_CONSUMER[0], **values)
+
+
+def test_oauthlib_signs_x_published_example_as_x_does():
+    """The signer the app uses (through requests-oauthlib) gives X's published signature."""
+    _, headers, _ = signer(nonce=X_NONCE).sign(X_URL, "POST", X_BODY, FORM)
+    assert f'oauth_signature="{quote(X_SIGNATURE, safe="")}"' in headers["Authorization"]
 
 
 def test_x_published_example_verifies_and_meets_the_retired_endpoint(emulator):

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("twitter_oauth", "0003_delivery"),
+        ("twitter_oauth", "0004_oauth2"),
     ]
 
     operations = [

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
@@ -35,6 +36,7 @@ from twitter_oauth.exceptions import (
     TwitterTokenRevoked,
 )
 from twitter_oauth.models import TwitterAccount
+from twitter_oauth.services import tokens
 
 if TYPE_CHECKING:
     # The project's AUTH_USER_MODEL, as django-stubs resolves it.
@@ -57,8 +59,12 @@ class LinkResult:
 def client_for(account: TwitterAccount) -> TwitterClient:
     """An authenticated client for a stored account (tweepy's ``set_access_token``).
 
-    Its requests are counted under the account in the usage ledger.
+    For an OAuth 2.0 account it carries the Bearer token and refreshes it as needed
+    (see :mod:`twitter_oauth.services.tokens`); build it outside a transaction. Its
+    requests are counted under the account in the usage ledger.
     """
+    if account.is_oauth2:
+        return tokens.OAuth2AccountClient(account, account_id=account.pk)
     return TwitterClient(account.access_token, account.access_token_secret, account_id=account.pk)
 
 
@@ -119,16 +125,50 @@ def _find(twitter_id: str) -> TwitterAccount | None:
 
 
 def _store_tokens(account: TwitterAccount, access: AccessToken, *, signed_in: bool) -> None:
-    """One UPDATE: fresh tokens (X may have issued new ones), screen name, not revoked."""
-    account.access_token = access.token
-    account.access_token_secret = access.secret
+    """One UPDATE: fresh tokens (X may have issued new ones), screen name, not revoked.
+
+    The account keeps the credentials of the protocol used last; the other's are cleared.
+    """
+    _set_credentials(account, access)
     account.screen_name = access.screen_name
     account.revoked_at = None
-    fields = ["access_token", "access_token_secret", "screen_name", "revoked_at", "updated_at"]
+    fields = [*CREDENTIAL_FIELDS, "screen_name", "revoked_at", "updated_at"]
+    if access.oauth2 is not None:  # the profile came with the sign-in
+        fields += _set_profile(account, access)
     if signed_in:
         account.last_login_at = timezone.now()
         fields.append("last_login_at")
     account.save(update_fields=fields)
+
+
+#: What a sign-in with either protocol writes.
+CREDENTIAL_FIELDS = (
+    "protocol",
+    "access_token",
+    "access_token_secret",
+    "refresh_token",
+    "token_expires_at",
+    "refresh_token_issued_at",
+    "scopes",
+)
+
+
+def _set_credentials(account: TwitterAccount, access: AccessToken) -> None:
+    account.protocol = access.protocol
+    account.access_token = access.token
+    account.access_token_secret = access.secret
+    account.refresh_token = None
+    account.token_expires_at = account.refresh_token_issued_at = None
+    account.scopes = ""
+    if access.oauth2 is not None:
+        tokens.store_grant(account, access.oauth2)
+
+
+def _set_profile(account: TwitterAccount, access: AccessToken) -> list[str]:
+    account.name = access.name[:100]
+    account.profile_image_url = access.profile_image_url[:500]
+    account.verified_at = timezone.now()
+    return ["name", "profile_image_url", "verified_at"]
 
 
 def _create_account(access: AccessToken, *, user: User | None) -> LinkResult:
@@ -143,14 +183,16 @@ def _create_account(access: AccessToken, *, user: User | None) -> LinkResult:
         try:
             with transaction.atomic():
                 owner = user or _create_user(access)
-                account = TwitterAccount.objects.create(
+                account = TwitterAccount(
                     user=owner,
                     twitter_id=access.user_id,
                     screen_name=access.screen_name,
-                    access_token=access.token,
-                    access_token_secret=access.secret,
                     last_login_at=timezone.now() if user is None else None,
                 )
+                _set_credentials(account, access)
+                if access.oauth2 is not None:
+                    _set_profile(account, access)
+                account.save(force_insert=True)
             return LinkResult(account, created_account=True, created_user=user is None)
         except IntegrityError as exc:
             last_error = exc
@@ -186,6 +228,9 @@ def _create_user(access: AccessToken) -> User:
         suffix += 1
         username = f"{base}_{suffix}"
     user = user_model(**{username_field: username})
+    email_field = user_model.get_email_field_name()
+    if access.email and email_field != username_field and hasattr(user, email_field):
+        setattr(user, email_field, access.email)
     user.set_unusable_password()
     user.save()
     return user
@@ -208,7 +253,7 @@ def unlink(account: TwitterAccount, *, request: HttpRequest | None = None) -> No
     usable password and no other linked X account.
     """
     user = account.user
-    token, secret, account_id = account.access_token, account.access_token_secret, account.pk
+    client = _revoking_client(account)
     with transaction.atomic():
         # Locking the user's accounts makes two concurrent unlinks of the last two see each other.
         linked = list(
@@ -225,7 +270,7 @@ def unlink(account: TwitterAccount, *, request: HttpRequest | None = None) -> No
                 % {"screen_name": account.screen_name}
             )
         account.delete()
-    revoked = _revoke_at_x(account, TwitterClient(token, secret, account_id=account_id))
+    revoked = _revoke_at_x(account, client)
     if revoked:
         signals.account_tokens_revoked.send(
             sender=TwitterAccount, account=account, reason="unlinked"
@@ -235,9 +280,27 @@ def unlink(account: TwitterAccount, *, request: HttpRequest | None = None) -> No
     )
 
 
-def _revoke_at_x(account: TwitterAccount, client: TwitterClient) -> bool:
+def _revoking_client(account: TwitterAccount) -> Callable[[], None]:
+    """What revokes the account's tokens at X, built while the account still exists."""
+    if not account.is_oauth2:
+        return TwitterClient(
+            account.access_token, account.access_token_secret, account_id=account.pk
+        ).invalidate_token
+    tokens = [(account.refresh_token, "refresh_token"), (account.access_token, "access_token")]
+    account_id = account.pk
+
+    def revoke() -> None:
+        client = TwitterClient(account_id=account_id)
+        for token, hint in tokens:
+            if token:
+                client.revoke_oauth2_token(token, token_type_hint=hint)
+
+    return revoke
+
+
+def _revoke_at_x(account: TwitterAccount, revoke: Callable[[], None]) -> bool:
     try:
-        client.invalidate_token()
+        revoke()
     except TwitterTokenRevoked:
         return True  # X no longer accepts it: the outcome we wanted
     except TwitterError as exc:
@@ -299,13 +362,24 @@ def stale_account_ids(*, limit: int = 200) -> list[int]:
     never_read = Q(verified_at__isnull=True)
     if interval is not None:
         never_read |= Q(verified_at__lt=timezone.now() - dt.timedelta(seconds=interval))
-    stale = TwitterAccount.objects.filter(revoked_at__isnull=True).filter(never_read)
+    stale = (
+        TwitterAccount.objects.filter(revoked_at__isnull=True)
+        .filter(never_read)
+        # An expired OAuth 2.0 token without a refresh token waits for its owner to sign in.
+        .exclude(
+            protocol=TwitterAccount.Protocol.OAUTH2,
+            refresh_token__isnull=True,
+            token_expires_at__lt=timezone.now(),
+        )
+    )
     return list(stale.order_by("verified_at").values_list("pk", flat=True)[:limit])
 
 
 def _refresh_profile_later(result: LinkResult) -> None:
     account = result.account
     stale_after = app_settings.PROFILE_REFRESH_INTERVAL
+    if account.is_oauth2:
+        return  # an OAuth 2.0 sign-in read the profile already
     if (
         not result.created_account
         and account.verified_at is not None

@@ -1,18 +1,26 @@
-"""The OAuth 1.0a dance, as the views drive it: start a flow, then finish it at the callback.
+"""The OAuth dances, as the views drive them: start a flow, then finish it at the callback.
 
-Open flows live in the Django session, keyed by their request token, so several
-tabs can sign in at once. The request-token secret is stored encrypted (a
-signed-cookie session would otherwise show it to the browser). A flow is
-removed from the session before anything else happens at the callback, so a
-replayed callback finds nothing.
+OAuth 1.0a: a request token, X's page, the verifier exchanged for an access
+token. OAuth 2.0 (Authorization Code with PKCE): a ``state`` and a code verifier
+made here, X's page, the code exchanged for tokens, then ``GET 2/users/me``
+(X's token answer names no user).
+
+Open flows live in the Django session, keyed by their request token or their
+``state``, so several tabs can sign in at once. The request-token secret and the
+code verifier are stored encrypted (a signed-cookie session would otherwise show
+them to the browser). A flow is removed from the session before anything else
+happens at the callback, so a replayed callback finds nothing.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import logging
+import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal, cast
 
 from django.conf import settings
@@ -22,9 +30,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from twitter_oauth import crypto
-from twitter_oauth.client import RequestToken, TwitterClient
+from twitter_oauth.client import AccessToken, RequestToken, TwitterClient
 from twitter_oauth.conf import app_settings
-from twitter_oauth.exceptions import FlowExpired, FlowNotFound, SignInError
+from twitter_oauth.crypto import TokenDecryptionError
+from twitter_oauth.exceptions import FlowExpired, FlowNotFound, SignInError, TwitterBadResponse
 from twitter_oauth.services import accounts
 
 if TYPE_CHECKING:
@@ -35,6 +44,11 @@ logger = logging.getLogger("twitter_oauth.flows")
 SESSION_KEY = "twitter_oauth_flows"
 LOGIN: Literal["login"] = "login"
 CONNECT: Literal["connect"] = "connect"
+OAUTH1: Literal["oauth1"] = "oauth1"
+OAUTH2: Literal["oauth2"] = "oauth2"
+PROTOCOLS = (OAUTH1, OAUTH2)
+#: Profile fields read at an OAuth 2.0 sign-in, so no profile task is needed afterwards.
+PROFILE_FIELDS = ("profile_image_url", "name", "verified")
 #: Longest `next` kept; anything longer is not a page of this site worth returning to.
 MAX_NEXT_LENGTH = 2000
 
@@ -43,12 +57,13 @@ MAX_NEXT_LENGTH = 2000
 class PendingFlow:
     """A flow started by this session and not yet finished."""
 
-    token: str
-    secret: str
+    token: str  # the request token (OAuth 1.0a) or the state (OAuth 2.0)
+    secret: str  # the request-token secret or the code verifier
     action: Literal["login", "connect"]
     next_url: str | None
     user_pk: str | None
     started_at: float
+    protocol: Literal["oauth1", "oauth2"] = OAUTH1
 
     @property
     def success_url(self) -> str:
@@ -89,36 +104,68 @@ def callback_url(request: HttpRequest) -> str:
 
 
 def start_flow(
-    request: HttpRequest, *, action: Literal["login", "connect"], next_url: str | None = None
+    request: HttpRequest,
+    *,
+    action: Literal["login", "connect"],
+    next_url: str | None = None,
+    protocol: str | None = None,
 ) -> str:
-    """Get a request token from X, keep it in the session, return X's page to send the person to.
+    """Keep a new flow in the session and return X's page to send the person to.
 
-    One call to X. Raises :class:`~twitter_oauth.exceptions.TwitterError` when X fails.
+    ``protocol`` is ``"oauth1"`` or ``"oauth2"`` (default: ``PROTOCOL``). OAuth 1.0a
+    makes one call to X (the request token) and raises
+    :class:`~twitter_oauth.exceptions.TwitterError` when X fails; OAuth 2.0 calls
+    nobody here.
     """
+    if (protocol or app_settings.PROTOCOL) == OAUTH2:
+        state = secrets.token_urlsafe(32)
+        verifier = secrets.token_urlsafe(64)  # 86 characters: RFC 7636 asks for 43 to 128
+        _remember(request, state, verifier, action, next_url, OAUTH2)
+        return TwitterClient().get_oauth2_authorize_url(
+            redirect_uri=callback_url(request),
+            state=state,
+            code_challenge=code_challenge(verifier),
+            scopes=app_settings.OAUTH2_SCOPES,
+        )
     client = TwitterClient()
     request_token = client.get_request_token(
         callback_url(request), access_type=app_settings.ACCESS_TYPE
     )
+    _remember(request, request_token.token, request_token.secret, action, next_url, OAUTH1)
+    return client.get_authorize_url(request_token.token, authenticate=action == LOGIN)
+
+
+def code_challenge(verifier: str) -> str:
+    """PKCE's S256: the unpadded url-safe base64 of the verifier's SHA-256."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _remember(
+    request: HttpRequest, key: str, secret: str, action: str, next_url: str | None, protocol: str
+) -> None:
     now = time.time()
     flows = _live_flows(request, now)
-    flows[request_token.token] = {
-        "secret": crypto.encrypt(request_token.secret),
+    flows[key] = {
+        "secret": crypto.encrypt(secret),
         "action": action,
         "next": next_url,
         "user": str(request.user.pk) if action == CONNECT else None,
         "started": now,
+        "protocol": protocol,
     }
     # Abandoned tabs must not grow the session without bound: keep the newest few.
     newest = sorted(flows.items(), key=lambda item: item[1]["started"], reverse=True)
     request.session[SESSION_KEY] = dict(newest[: app_settings.MAX_PENDING_FLOWS])
-    return client.get_authorize_url(request_token.token, authenticate=action == LOGIN)
 
 
-def pop_flow(request: HttpRequest, oauth_token: str) -> PendingFlow:
-    """Remove and return the flow this session started for ``oauth_token``.
+def pop_flow(request: HttpRequest, oauth_token: str, *, protocol: str = OAUTH1) -> PendingFlow:
+    """Remove and return the flow this session started for ``oauth_token`` (or ``state``).
 
     Raises :class:`FlowNotFound` for a token this session does not hold (forged,
-    another browser's, replayed) and :class:`FlowExpired` for a stale one.
+    another browser's, replayed, or one of the other protocol) and
+    :class:`FlowExpired` for a stale one, or one whose secret no key of
+    ``TOKEN_KEYS`` decrypts any more (a key removed while it was open).
     """
     flows: dict[str, dict[str, Any]] = dict(request.session.get(SESSION_KEY) or {})
     match = None
@@ -138,21 +185,35 @@ def pop_flow(request: HttpRequest, oauth_token: str) -> PendingFlow:
         request.session[SESSION_KEY] = flows
     else:
         request.session.pop(SESSION_KEY, None)
+    if entry.get("protocol", OAUTH1) != protocol:
+        logger.warning("X callback of one protocol for a flow started with the other")
+        raise FlowNotFound(
+            _("This sign-in with X does not match one started in this browser. Please start again.")
+        )
+    expired = FlowExpired(_("This sign-in with X took too long and expired. Please start again."))
     if time.time() - entry["started"] > app_settings.PENDING_FLOW_TTL:
-        raise FlowExpired(_("This sign-in with X took too long and expired. Please start again."))
+        raise expired
+    try:
+        secret = crypto.decrypt(entry["secret"])
+    except TokenDecryptionError:
+        logger.warning("An open X flow was encrypted with a key no longer in TOKEN_KEYS")
+        raise expired from None
     return PendingFlow(
         token=match,
-        secret=crypto.decrypt(entry["secret"]),
+        secret=secret,
         action=entry["action"],
         next_url=entry.get("next"),
         user_pk=entry.get("user"),
         started_at=entry["started"],
+        protocol=protocol,  # type: ignore[arg-type]  # checked against the entry above
     )
 
 
 def finish_flow(request: HttpRequest, flow: PendingFlow, verifier: str) -> accounts.LinkResult:
-    """Exchange the verifier (the second and last call to X) and sign in or link.
+    """Exchange the verifier (OAuth 1.0a) or the code (OAuth 2.0) and sign in or link.
 
+    OAuth 1.0a makes one call to X here (two in all with the request token);
+    OAuth 2.0 makes two (the token exchange, then ``GET 2/users/me``).
     Raises :class:`~twitter_oauth.exceptions.TwitterError` when X refuses or
     fails, :class:`~twitter_oauth.exceptions.SignInError` when the result
     cannot be used (account linked to someone else, sign-up closed, ...).
@@ -163,10 +224,38 @@ def finish_flow(request: HttpRequest, flow: PendingFlow, verifier: str) -> accou
         raise SignInError(
             _("You are no longer signed in as the user who started linking. Please start again.")
         )
-    access = TwitterClient(flow.token, flow.secret).get_access_token(verifier)
+    if flow.protocol == OAUTH2:
+        access = _exchange_code(request, flow, verifier)
+    else:
+        access = TwitterClient(flow.token, flow.secret).get_access_token(verifier)
     if flow.action == LOGIN:
         return accounts.sign_in(request, access)
     return accounts.link(request, cast("User", request.user), access)  # checked above
+
+
+def _exchange_code(request: HttpRequest, flow: PendingFlow, code: str) -> AccessToken:
+    grant = TwitterClient().exchange_code(
+        code, redirect_uri=callback_url(request), code_verifier=flow.secret
+    )
+    if not grant.scopes:  # X names the granted scopes; an answer without them got what we asked
+        grant = replace(grant, scopes=app_settings.OAUTH2_SCOPES)
+    granted = set(grant.scopes)
+    fields = (*PROFILE_FIELDS, "confirmed_email") if "users.email" in granted else PROFILE_FIELDS
+    profile = TwitterClient(bearer_token=grant.access_token).get_me(fields)
+    user_id, username = profile.get("id"), profile.get("username")
+    if not isinstance(user_id, str) or not isinstance(username, str) or not user_id:
+        raise TwitterBadResponse("X's profile answer lacks id or username.", status=200)
+    email = profile.get("confirmed_email")
+    return AccessToken(
+        token=grant.access_token,
+        secret="",
+        user_id=user_id,
+        screen_name=username,
+        oauth2=grant,
+        name=str(profile.get("name") or ""),
+        profile_image_url=str(profile.get("profile_image_url") or ""),
+        email=email if isinstance(email, str) and email else None,
+    )
 
 
 def start_pin_flow() -> tuple[RequestToken, str]:

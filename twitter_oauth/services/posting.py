@@ -55,6 +55,14 @@ def _check_account(account: TwitterAccount) -> None:
             )
             % {"name": account.screen_name}
         )
+    if not account.can_post():
+        raise PostRejected(
+            _(
+                "@%(name)s was linked without permission to post (the tweet.write scope). "
+                "Sign in with X again and allow this site to post."
+            )
+            % {"name": account.screen_name}
+        )
 
 
 def post_tweet(account: TwitterAccount, text: str) -> str:

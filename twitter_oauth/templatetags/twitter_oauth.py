@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from twitter_oauth.models import TwitterAccount
+from twitter_oauth.services.flows import PROTOCOLS
 
 register = template.Library()
 
@@ -27,12 +28,18 @@ def _button(
     label: str,
     next_url: str | None,
     css_class: str,
+    protocol: str | None = None,
 ) -> dict[str, Any]:
+    if protocol is not None and protocol not in PROTOCOLS:
+        raise template.TemplateSyntaxError(
+            f"protocol must be one of {', '.join(PROTOCOLS)}, not {protocol!r}"
+        )
     classes = f"twitter-oauth-button twitter-oauth-button--{modifier} {css_class}".strip()
     return {
         "url": url,
         "label": label,
         "next": next_url,
+        "protocol": protocol,
         "css_class": classes,
         "csrf_token": context.get("csrf_token"),
     }
@@ -44,10 +51,15 @@ def twitter_login_button(
     next: str | None = None,
     label: str | None = None,
     css_class: str = "",
+    protocol: str | None = None,
 ) -> dict[str, Any]:
-    """``{% twitter_login_button next=request.path label="Sign in with X" css_class="big" %}``"""
+    """``{% twitter_login_button next=request.path label="Sign in with X" css_class="big" %}``
+
+    ``protocol="oauth2"`` (or ``"oauth1"``) chooses the protocol of this button;
+    without it the view starts ``TWITTER_OAUTH["PROTOCOL"]``.
+    """
     url = reverse("twitter_oauth:login")
-    return _button(context, url, "login", label or _("Sign in with X"), next, css_class)
+    return _button(context, url, "login", label or _("Sign in with X"), next, css_class, protocol)
 
 
 @register.inclusion_tag(BUTTON, takes_context=True)
@@ -56,10 +68,12 @@ def twitter_connect_button(
     next: str | None = None,
     label: str | None = None,
     css_class: str = "",
+    protocol: str | None = None,
 ) -> dict[str, Any]:
-    """``{% twitter_connect_button next=request.path %}``: link another X account."""
+    """``{% twitter_connect_button next=request.path protocol="oauth2" %}``: link an account."""
     url = reverse("twitter_oauth:connect")
-    return _button(context, url, "connect", label or _("Connect an X account"), next, css_class)
+    label = label or _("Connect an X account")
+    return _button(context, url, "connect", label, next, css_class, protocol)
 
 
 @register.inclusion_tag(BUTTON, takes_context=True)

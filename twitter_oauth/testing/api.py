@@ -38,6 +38,7 @@ from twitter_oauth.testing.billing import ledger_endpoint
 from twitter_oauth.testing.faults import fault_response
 from twitter_oauth.testing.limits import Window
 from twitter_oauth.testing.oauth import Refused
+from twitter_oauth.testing.oauth2_api import OAuth2Endpoints, bearer_token
 from twitter_oauth.testing.records import EmulatorResponse, RecordedRequest
 from twitter_oauth.testing.timeline import timeline
 
@@ -90,6 +91,8 @@ class Router:
             ("POST", "/_emulator/reset"): self.reset,
             ("POST", "/_emulator/account"): lambda call: self.emulator.change_account(call.body),
         }
+        self.oauth2 = OAuth2Endpoints(emulator)
+        self.routes.update(self.oauth2.routes())
 
     def handle(
         self,
@@ -205,7 +208,10 @@ class Router:
     # --- API with an access token --------------------------------------------------------------
 
     def _authenticated(self, call: Call, *, v2: bool) -> XUser | EmulatorResponse:
-        """The user whose token signed the request, or X's refusal."""
+        """The user whose token signed the request (or is its Bearer token), or X's refusal."""
+        token = bearer_token(call.headers)
+        if token is not None:
+            return self.oauth2.authenticate(call, token)
         try:
             request = self.emulator.verifier.resource(*call.oauth_args())
         except Refused as refused:
@@ -229,6 +235,8 @@ class Router:
             data["profile_image_url"] = user.profile_image_url
         if "verified" in fields:
             data["verified"] = False
+        if "confirmed_email" in fields and self.oauth2.email_granted(call.record):
+            data["confirmed_email"] = user.email
         return json_response(200, {"data": data})
 
     def create_tweet(self, call: Call) -> EmulatorResponse:

@@ -68,7 +68,7 @@ def authorize_page(
     record = emulator.live_request_token(token)
     if record is None:
         return invalid_token_page()
-    remembered = _remembered_user(emulator, headers)
+    remembered = remembered_user(emulator, headers)
     if (
         path.endswith("/authenticate")
         and remembered is not None
@@ -77,15 +77,6 @@ def authorize_page(
     ):
         return _authorized(emulator, token, remembered)  # "Sign in with X" skips the prompt
     wanted = query.get("screen_name") or (remembered.screen_name if remembered else "")
-    users = list(emulator.users.values())
-    chosen = emulator.user_by_screen_name(wanted) if wanted else None
-    chosen = chosen or (users[0] if users else None)
-    choices = "".join(
-        f'<label><input type="radio" name="screen_name" value="{escape(user.screen_name)}"'
-        f"{' checked' if user is chosen else ''}>"
-        f" @{escape(user.screen_name)} ({escape(user.name)})</label>"
-        for user in users
-    )
     title = f"Authorize {record.consumer_key} to access your account?"
     access = _ACCESS.get(record.access_type or "write", _ACCESS["write"])
     body = (
@@ -93,8 +84,7 @@ def authorize_page(
         f"<p>This application will be able to {access}.</p>"
         f'<form method="post" action="{escape(path)}">'
         f'<input type="hidden" name="oauth_token" value="{escape(token)}">'
-        f"<fieldset><legend>Sign in as</legend>{choices}"
-        f'<label>or a new screen name <input type="text" name="new_screen_name"></label></fieldset>'
+        f"{user_fieldset(emulator, wanted)}"
         '<div class="buttons">'
         '<button type="submit" name="action" value="authorize">Authorize app</button>'
         '<button type="submit" name="action" value="cancel">Cancel</button></div></form>'
@@ -112,6 +102,31 @@ def authorize_answer(emulator: XEmulator, form: dict[str, str]) -> EmulatorRespo
         if record.callback == "oob":
             return html_page("Cancelled", "<h1>You did not authorize the app.</h1>")
         return _redirect(record.callback, {"denied": token})
+    user = chosen_user(emulator, form)
+    if isinstance(user, EmulatorResponse):
+        return user
+    return _authorized(emulator, token, user)
+
+
+def user_fieldset(emulator: XEmulator, wanted: str) -> str:
+    """The identities to sign in as (``wanted`` checked, else the first), and a new one."""
+    users = list(emulator.users.values())
+    chosen = emulator.user_by_screen_name(wanted) if wanted else None
+    chosen = chosen or (users[0] if users else None)
+    choices = "".join(
+        f'<label><input type="radio" name="screen_name" value="{escape(user.screen_name)}"'
+        f"{' checked' if user is chosen else ''}>"
+        f" @{escape(user.screen_name)} ({escape(user.name)})</label>"
+        for user in users
+    )
+    return (
+        f"<fieldset><legend>Sign in as</legend>{choices}"
+        '<label>or a new screen name <input type="text" name="new_screen_name"></label></fieldset>'
+    )
+
+
+def chosen_user(emulator: XEmulator, form: dict[str, str]) -> XUser | EmulatorResponse:
+    """The person the form signs in as (made up on the page if new), or the page's 400."""
     screen_name = (form.get("new_screen_name") or form.get("screen_name") or "").strip().lstrip("@")
     user = emulator.user_by_screen_name(screen_name) if screen_name else None
     if user is None:
@@ -123,13 +138,18 @@ def authorize_answer(emulator: XEmulator, form: dict[str, str]) -> EmulatorRespo
                 400,
             )
         user = emulator.add_user(screen_name)
-    return _authorized(emulator, token, user)
+    return user
+
+
+def remember(user: XUser) -> dict[str, str]:
+    """The cookie by which X's pages remember who signed in."""
+    return {"Set-Cookie": f"{COOKIE}={user.id}; Path=/; HttpOnly; SameSite=Lax"}
 
 
 def _authorized(emulator: XEmulator, token: str, user: XUser) -> EmulatorResponse:
     record = emulator.request_tokens[token]
     verifier = emulator.authorize(token, user)
-    cookie = {"Set-Cookie": f"{COOKIE}={user.id}; Path=/; HttpOnly; SameSite=Lax"}
+    cookie = remember(user)
     if record.callback == "oob":
         return html_page(
             "Authorized",
@@ -151,7 +171,7 @@ def _redirect(callback: str, params: dict[str, str]) -> EmulatorResponse:
     )
 
 
-def _remembered_user(emulator: XEmulator, headers: dict[str, str]) -> XUser | None:
+def remembered_user(emulator: XEmulator, headers: dict[str, str]) -> XUser | None:
     raw = next((v for k, v in headers.items() if k.lower() == "cookie"), "")
     morsel = SimpleCookie(raw).get(COOKIE)
     return emulator.users.get(morsel.value) if morsel else None

@@ -31,7 +31,8 @@ class RunningEmulator:
 
 @pytest.fixture
 def x_emulator() -> Iterator[RunningEmulator]:
-    """A fresh emulator on a free loopback port, with the test and the demo consumers."""
+    """A fresh emulator on a free loopback port, with the test and the demo consumers and the
+    default OAuth 2.0 clients (demo, test, and the public test client)."""
     emulator = XEmulator(
         {TEST_CONSUMER_KEY: TEST_CONSUMER_SECRET, DEMO_CONSUMER_KEY: DEMO_CONSUMER_SECRET}
     )

@@ -17,6 +17,11 @@ class XUser:
     screen_name: str
     name: str
     profile_image_url: str = ""
+    #: Confirmed, and given only to an OAuth 2.0 token granted ``users.email``.
+    email: str = ""
+
+    def __post_init__(self) -> None:
+        self.email = self.email or f"{self.screen_name.lower()}@example.com"
 
 
 @dataclass

@@ -22,6 +22,7 @@ from twitter_oauth.testing.billing import AppAccount
 from twitter_oauth.testing.faults import Fault, take
 from twitter_oauth.testing.limits import NonceMemory, Windows
 from twitter_oauth.testing.oauth import Verifier
+from twitter_oauth.testing.oauth2 import OAuth2State
 from twitter_oauth.testing.records import (
     AccessTokenRecord,
     EmulatorResponse,
@@ -64,14 +65,17 @@ def random_token(length: int) -> str:
     return "".join(secrets.choice(_ALPHANUMERIC) for _ in range(length))
 
 
-class XEmulator(AppAccount):
+class XEmulator(OAuth2State, AppAccount):
     """X as far as this app needs it, as strict as X about signatures.
 
     ``consumers`` maps the registered apps' keys to their secrets (default: the demo and
     the test pair). ``callback_urls=None`` approves any ``oauth_callback``; a list
     approves those starting with one of its entries (and ``oob``). ``clock`` is what
     timestamps, token lifetimes and rate-limit windows are measured against; ``seed``
-    makes ``inject(..., rate=...)`` repeatable.
+    makes ``inject(..., rate=...)`` repeatable. ``clients`` maps OAuth 2.0 client ids to
+    their secrets (``None`` or empty: a public client; default: the demo, the test and a
+    public test client); ``redirect_uris`` maps client ids to their approved redirect URI
+    prefixes (``None``, or a client it leaves out: any).
 
     ``app_daily_post_limit`` is the app's 24-hour post cap, counted over every user's
     posts; ``app_cap_reset_header=False`` leaves ``x-app-limit-24hour-reset`` out of
@@ -94,6 +98,8 @@ class XEmulator(AppAccount):
         timestamp_tolerance: int = 300,
         seed: int | None = None,
         public_url: str = "http://127.0.0.1:8765",
+        clients: Mapping[str, str | None] | None = None,
+        redirect_uris: Mapping[str, list[str] | None] | None = None,
     ) -> None:
         if consumers is None:
             consumers = {
@@ -116,6 +122,7 @@ class XEmulator(AppAccount):
         self._public_url = public_url
         self._tweet_ids = itertools.count(1_860_000_000_000_000_000)
         self._user_ids = itertools.count(9_000_000)
+        self._configure_oauth2(clients, redirect_uris)
         for user_id, screen_name, name in SEED_USERS:
             self.add_user(screen_name, name, user_id)
         self.reset()
@@ -138,6 +145,7 @@ class XEmulator(AppAccount):
             self.windows = Windows()
             # (author id, text) -> post id, so a duplicate is found without a scan.
             self._texts: dict[tuple[str, str], str] = {}
+            self._reset_oauth2()
             self._reset_account()
 
     @property
