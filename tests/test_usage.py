@@ -173,7 +173,7 @@ def test_a_flush_adds_to_the_stored_row(db):
 
 
 def test_databases_without_on_conflict_add_row_by_row(db, monkeypatch):
-    monkeypatch.setattr("twitter_oauth.usage.ON_CONFLICT_VENDORS", ())
+    monkeypatch.setattr("twitter_oauth.models.ON_CONFLICT_VENDORS", ())
     writer = UsageLedger()
     writer.add(call(), Counts(requests=2, succeeded=1, billed_units=1, usd_micros=15_000))
     writer.flush()

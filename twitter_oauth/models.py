@@ -8,8 +8,12 @@ the protocol it signed in with last: OAuth 1.0a's token and secret, or OAuth
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterable
+
 from django.conf import settings
-from django.db import models
+from django.db import connections, models, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -186,6 +190,55 @@ class AppHold(models.Model):
         return f"<AppHold {self.reason} active={self.active} until={self.until}>"
 
 
+#: Rows per INSERT statement (SQLite's limit on parameters per statement stays far away).
+ROWS_PER_STATEMENT = 100
+#: Databases whose INSERT ... ON CONFLICT DO UPDATE adds a batch in one statement; others get
+#: an UPDATE, then an INSERT where nothing matched, per row.
+ON_CONFLICT_VENDORS = ("postgresql", "sqlite")
+USAGE_COUNTS = ("requests", "succeeded", "billed_units", "usd_micros")
+#: (day, endpoint, account_id, requests, succeeded, billed_units, usd_micros)
+UsageCounts = tuple[dt.date, str, int, int, int, int, int]
+
+
+class UsageRecordManager(models.Manager["UsageRecord"]):
+    def add_counts(self, rows: Iterable[UsageCounts]) -> None:
+        """Add each row's counts to its stored row, creating it if needed, in one transaction.
+
+        Safe under concurrent writers of the same rows when they give them in the same order.
+        """
+        rows = list(rows)
+        with transaction.atomic(using=self.db):
+            if connections[self.db].vendor in ON_CONFLICT_VENDORS:
+                self._insert_on_conflict(rows)
+                return
+            for day, endpoint, account_id, *counts in rows:
+                matched = self.select_for_update().filter(
+                    day=day, endpoint=endpoint, account_id=account_id
+                )
+                added = {name: F(name) + n for name, n in zip(USAGE_COUNTS, counts, strict=True)}
+                if not matched.update(**added):
+                    self.create(
+                        day=day,
+                        endpoint=endpoint,
+                        account_id=account_id,
+                        **dict(zip(USAGE_COUNTS, counts, strict=True)),
+                    )
+
+    def _insert_on_conflict(self, rows: list[UsageCounts]) -> None:
+        table = self.model._meta.db_table
+        columns = ", ".join(("day", "endpoint", "account_id", *USAGE_COUNTS))
+        added = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in USAGE_COUNTS)
+        with connections[self.db].cursor() as cursor:
+            for start in range(0, len(rows), ROWS_PER_STATEMENT):
+                chunk = rows[start : start + ROWS_PER_STATEMENT]
+                values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
+                cursor.execute(
+                    f"INSERT INTO {table} ({columns}) VALUES {values} "  # noqa: S608 - our names
+                    f"ON CONFLICT (day, endpoint, account_id) DO UPDATE SET {added}",
+                    [value for row in chunk for value in row],
+                )
+
+
 class UsageRecord(models.Model):
     """What this site asked of X on one UTC day, at one endpoint, for one account.
 
@@ -202,6 +255,8 @@ class UsageRecord(models.Model):
     succeeded = models.PositiveBigIntegerField(_("succeeded"), default=0)
     billed_units = models.PositiveBigIntegerField(_("billed units"), default=0)
     usd_micros = models.BigIntegerField(_("millionths of a US dollar"), default=0)
+
+    objects = UsageRecordManager()
 
     class Meta:
         verbose_name = _("X usage")

@@ -21,8 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connections, transaction
-from django.db.models import F, Sum
+from django.db import connections
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -46,11 +46,6 @@ logger = logging.getLogger("twitter_oauth.usage")
 NO_ACCOUNT = 0
 #: Requests counted since the last write that make the thread write now, not at its next tick.
 BATCH_SIZE = 1000
-#: Rows per INSERT statement (SQLite's limit on parameters per statement stays far away).
-ROWS_PER_STATEMENT = 100
-#: Databases whose INSERT ... ON CONFLICT DO UPDATE adds a batch in one statement; others get
-#: an UPDATE, then an INSERT where nothing matched, per row.
-ON_CONFLICT_VENDORS = ("postgresql", "sqlite")
 #: Seconds the database's total for the day is trusted without a timer (USAGE_FLUSH_INTERVAL
 #: None); past it, the next priced call reads it again.
 STALE_AFTER = 5.0
@@ -344,10 +339,8 @@ class UsageLedger:
     def _flush_periodically(self) -> None:
         wake = self._wake
         while True:
-            wake.wait(app_settings.USAGE_FLUSH_INTERVAL or 5.0)
+            wake.wait(app_settings.USAGE_FLUSH_INTERVAL or STALE_AFTER)
             wake.clear()
-            if self._wake is not wake:
-                return  # a forked child's copy of this thread never runs, but be sure
             self._flush_logged()
             # This thread's connection is not needed until the next tick.
             connections.close_all()
@@ -364,62 +357,13 @@ class UsageLedger:
 
 
 def _upsert(batch: dict[Key, Counts]) -> None:
-    """Add each row's counts to the stored row, creating it if needed, in one transaction."""
     from twitter_oauth.models import UsageRecord
 
     # A stable order, so concurrent writers lock rows in the same order and cannot deadlock.
-    rows = sorted(batch.items())
-    alias = UsageRecord.objects.db
-    with transaction.atomic(using=alias):
-        if connections[alias].vendor in ON_CONFLICT_VENDORS:
-            _insert_on_conflict(UsageRecord._meta.db_table, rows, alias)
-            return
-        for (day, endpoint, account_id), counts in rows:
-            changes = {
-                name: F(name) + getattr(counts, name)
-                for name in ("requests", "succeeded", "billed_units", "usd_micros")
-            }
-            matched = UsageRecord.objects.select_for_update().filter(
-                day=day, endpoint=endpoint, account_id=account_id
-            )
-            if not matched.update(**changes):
-                UsageRecord.objects.create(
-                    day=day,
-                    endpoint=endpoint,
-                    account_id=account_id,
-                    requests=counts.requests,
-                    succeeded=counts.succeeded,
-                    billed_units=counts.billed_units,
-                    usd_micros=counts.usd_micros,
-                )
-
-
-def _insert_on_conflict(table: str, rows: list[tuple[Key, Counts]], alias: str) -> None:
-    columns = "day, endpoint, account_id, requests, succeeded, billed_units, usd_micros"
-    added = ", ".join(
-        f"{name} = {table}.{name} + excluded.{name}"
-        for name in ("requests", "succeeded", "billed_units", "usd_micros")
+    UsageRecord.objects.add_counts(
+        (*key, counts.requests, counts.succeeded, counts.billed_units, counts.usd_micros)
+        for key, counts in sorted(batch.items())
     )
-    with connections[alias].cursor() as cursor:
-        for start in range(0, len(rows), ROWS_PER_STATEMENT):
-            chunk = rows[start : start + ROWS_PER_STATEMENT]
-            values = ", ".join(["(%s, %s, %s, %s, %s, %s, %s)"] * len(chunk))
-            params: list[Any] = []
-            for (day, endpoint, account_id), counts in chunk:
-                params += [
-                    day,
-                    endpoint,
-                    account_id,
-                    counts.requests,
-                    counts.succeeded,
-                    counts.billed_units,
-                    counts.usd_micros,
-                ]
-            cursor.execute(
-                f"INSERT INTO {table} ({columns}) VALUES {values} "  # noqa: S608 - our own names
-                f"ON CONFLICT (day, endpoint, account_id) DO UPDATE SET {added}",
-                params,
-            )
 
 
 #: The process's ledger; the client counts every request here.
