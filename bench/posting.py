@@ -52,6 +52,12 @@ def main() -> None:
     )
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/14")
     parser.add_argument("--database-url", default="postgres://postgres@127.0.0.1:5432/test")
+    parser.add_argument(
+        "--sequential-posts",
+        type=int,
+        default=None,
+        help="posts for the one-at-a-time runs (ceiling, loop, prefork -c 1); default --posts",
+    )
     parser.add_argument("--skip-naive", action="store_true")
     parser.add_argument("--skip-billing", action="store_true")
     parser.add_argument(
@@ -76,12 +82,15 @@ def main() -> None:
             if args.ledger_only:
                 ledger_overhead(server, emulator, accounts, args)
                 return
-            ceiling = bare_client(server, accounts, args.posts)
+            sequential = argparse.Namespace(**vars(args))
+            sequential.posts = args.sequential_posts or args.posts
+            ceiling = bare_client(server, accounts, sequential.posts)
             report("ceiling", "bare keep-alive client", ceiling, ceiling)
-            report(
-                "loop", "services.post_tweet", in_process(server, emulator, accounts, args), ceiling
+            loop = in_process(server, emulator, accounts, sequential)
+            report("loop", "services.post_tweet", loop, ceiling)
+            ours = through_worker(
+                server, emulator, accounts, sequential, pool="prefork", concurrency=1
             )
-            ours = through_worker(server, emulator, accounts, args, pool="prefork", concurrency=1)
             report("ours", "sender, prefork -c 1", ours, ceiling)
             threaded = through_worker(
                 server, emulator, accounts, args, pool="threads", concurrency=args.threads
@@ -243,6 +252,8 @@ def through_worker(
         "TEST_CELERY_QUEUE": queue,
         "TEST_TWITTER_API_URL": server.url,
         "TEST_POOL_SIZE": str(max(10, concurrency)),
+        # As a deployment sets it: the task slots given to posting.
+        "TEST_POST_PARALLEL_SENDERS": str(concurrency),
         **(extra_env or {}),
     }
     worker = subprocess.Popen(  # noqa: S603
@@ -293,10 +304,11 @@ def _billed_run(accounts_count: int, posts: int, *, lookback: int | None):
     from django.conf import settings
     from django.test.utils import override_settings
 
-    from twitter_oauth.models import ScheduledTweet
+    from twitter_oauth.models import ScheduledTweet, TwitterAccount
     from twitter_oauth.services import delivery
     from twitter_oauth.testing import EmulatorServer, XEmulator
 
+    TwitterAccount.objects.all().delete()  # a new emulator hands out the same user ids
     emulator = XEmulator(post_limit=10**9, daily_post_limit=10**9, seed=7)
     with EmulatorServer(emulator) as server:
         accounts = make_accounts(emulator, accounts_count)

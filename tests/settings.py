@@ -83,6 +83,7 @@ TWITTER_OAUTH = {
     "API_URL": env("TEST_TWITTER_API_URL", default="http://127.0.0.1:9"),
     "TOKEN_KEYS": ["0Oa2iZ9bXpYw8pJd0Sx1d6c3QzR8k0yH4lQw5cJmVtA="],
     "POOL_SIZE": env.int("TEST_POOL_SIZE", default=10),
+    "POST_PARALLEL_SENDERS": env.int("TEST_POST_PARALLEL_SENDERS", default=8),
     "POST_LEASE": env.float("TEST_POST_LEASE", default=60.0),
     "POST_MAX_ATTEMPTS": env.int("TEST_POST_MAX_ATTEMPTS", default=6),
     "POST_RETRY_BACKOFF": env.float("TEST_POST_RETRY_BACKOFF", default=30.0),

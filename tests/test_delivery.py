@@ -27,6 +27,8 @@ Status = ScheduledTweet.Status
 
 @pytest.fixture
 def accounts(x_settings, x_emulator, django_user_model):
+    # One sender in-process: it takes every free account (see the share test below).
+    x_settings.TWITTER_OAUTH = {**x_settings.TWITTER_OAUTH, "POST_PARALLEL_SENDERS": 1}
     made = []
     for n in range(3):
         person = x_emulator.state.add_user(f"sender{n}")
@@ -75,7 +77,7 @@ def test_one_round_sends_every_due_post_of_every_account_each_once(accounts, x_e
     assert x_emulator.state.count() == 12  # one request per post, nothing else
 
 
-def test_queries_per_post_are_one_update_plus_the_claim(accounts, x_emulator, settings):
+def test_queries_per_post_are_one_update_plus_the_claim(accounts, x_emulator):
     make_posts(accounts, 30)
     with CaptureQueriesContext(connection) as queries:
         services.send_due(batch_size=30)
@@ -84,6 +86,17 @@ def test_queries_per_post_are_one_update_plus_the_claim(accounts, x_emulator, se
     assert len(updates) == 1 + 30
     # The claim: the holds, the accounts, the UPDATE, the rows; then the next (empty) claim.
     assert len(queries) <= 30 + 4 + 2 + 2 + 4  # + savepoint/transaction statements
+
+
+def test_a_sender_takes_its_share_of_the_free_accounts(accounts, x_emulator, x_settings):
+    x_settings.TWITTER_OAUTH = {**x_settings.TWITTER_OAUTH, "POST_PARALLEL_SENDERS": 2}
+    make_posts(accounts, 9)
+    first = delivery.claim(50)
+    assert len({row.account_id for row in first.rows}) == 2  # ceil(3 free accounts / 2 senders)
+    second = delivery.claim(50)
+    assert len({row.account_id for row in second.rows}) == 1  # the one left
+    assert not {row.account_id for row in first.rows} & {row.account_id for row in second.rows}
+    assert len(first.rows) + len(second.rows) == 9
 
 
 def test_a_post_for_later_is_not_claimed(accounts, x_emulator):

@@ -171,6 +171,7 @@ class TwitterClient:
         self.api_url = (api_url or app_settings.API_URL).rstrip("/")
         self.authorize_base = (authorize_url or app_settings.AUTHORIZE_URL).rstrip("/")
         self._session = session
+        self._token_auth: OAuth1 | None = None
         self.bearer_token = bearer_token
         self.client_id = client_id or app_settings.CLIENT_ID
         self._client_secret = client_secret if client_id else app_settings.CLIENT_SECRET
@@ -426,6 +427,14 @@ class TwitterClient:
     def _auth(self, callback_uri: str | None, verifier: str | None) -> AuthBase:
         if self.bearer_token:
             return BearerAuth(self.bearer_token)
+        if callback_uri is None and verifier is None:
+            # The signer of this client's token, built once: a sender posts many times with it.
+            if self._token_auth is None:
+                self._token_auth = self._oauth1(None, None)
+            return self._token_auth
+        return self._oauth1(callback_uri, verifier)
+
+    def _oauth1(self, callback_uri: str | None, verifier: str | None) -> OAuth1:
         return OAuth1(
             self.consumer_key,
             client_secret=self._consumer_secret,

@@ -16,11 +16,10 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -39,7 +38,7 @@ from twitter_oauth.exceptions import (
     TwitterUnavailable,
 )
 from twitter_oauth.models import ScheduledTweet, TwitterAccount
-from twitter_oauth.services import holds
+from twitter_oauth.services import holds, outcomes
 from twitter_oauth.services.accounts import client_for, mark_revoked
 
 logger = logging.getLogger("twitter_oauth.posting")
@@ -89,35 +88,12 @@ def send_due(
         batch = claim(min(batch_size, max_posts - result.claimed))
         if not batch.rows:
             return result
-        with _outcomes_without_waiting_for_the_disk():
+        with outcomes.recording():
             _send_batch(batch, result)
         if time.monotonic() >= deadline:
             break
     result.more = True
     return result
-
-
-@contextmanager
-def _outcomes_without_waiting_for_the_disk() -> Iterator[None]:
-    """On PostgreSQL, commit outcomes without waiting for the WAL flush.
-
-    A flush per post (fsync) would cost more than the post itself. A worker that
-    dies loses nothing this way: what PostgreSQL acknowledged is in its memory.
-    Only a crash of the database server can lose the last outcomes, and their
-    rows are then still ``sending`` under a claim that was flushed before any
-    send: the lease hands them over and the look at X finds them. Claims, and an
-    OAuth 2.0 token refresh (its own transaction), keep the server's setting.
-    """
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO off")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("RESET synchronous_commit")
 
 
 # --- claiming -----------------------------------------------------------------------------------
@@ -166,16 +142,24 @@ def claim(limit: int) -> Batch:
         limit = 1
     due = ScheduledTweet.objects.filter(_due(now))
     lease = now + dt.timedelta(seconds=app_settings.POST_LEASE)
+    free = (
+        TwitterAccount.objects.filter(pk__in=due.values("account_id"))
+        .exclude(rate_limited_until__gt=now)
+        .exclude(_busy(now, "pk"))
+    )
+    # A sender sends one post after another: taking every free account would leave the
+    # other senders idle. Each takes its share of the accounts free now.
+    senders = app_settings.POST_PARALLEL_SENDERS
+    share = min(limit, -(-len(free.values_list("pk", flat=True)[: limit * senders]) // senders))
+    if not share:
+        return empty
     with transaction.atomic():
         oldest_due = due.filter(account_id=OuterRef("pk")).order_by("send_at").values("send_at")
         accounts = list(
-            TwitterAccount.objects.filter(pk__in=due.values("account_id"))
-            .exclude(rate_limited_until__gt=now)
-            .exclude(_busy(now, "pk"))
-            .annotate(oldest=Subquery(oldest_due[:1]))
+            free.annotate(oldest=Subquery(oldest_due[:1]))
             .order_by("oldest", "pk")
             .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[:limit]
+            .values_list("pk", flat=True)[:share]
         )
         if not accounts or (probe and not holds.claim_probe(now)):
             return empty
@@ -200,15 +184,12 @@ def claim(limit: int) -> Batch:
         )
     if not claimed:
         return empty
-    rows = list(
-        ScheduledTweet.objects.select_related("account")
-        .filter(claim_id=empty.claim_id)
-        .order_by("send_at", "pk")
-    )
-    # One instance per account, so what one send learns (a 429's reset) the next one sees.
-    shared: dict[int, TwitterAccount] = {}
+    rows = list(ScheduledTweet.objects.filter(claim_id=empty.claim_id).order_by("send_at", "pk"))
+    # One instance per account (its tokens decrypted once), so what one send learns
+    # (a 429's reset) the next one sees.
+    shared = TwitterAccount.objects.in_bulk({row.account_id for row in rows})
     for row in rows:
-        row.account = shared.setdefault(row.account_id, row.account)
+        row.account = shared[row.account_id]
     return Batch(empty.claim_id, rows, probe=probe, lease_expires_at=lease)
 
 
@@ -365,34 +346,21 @@ def _look_for(client: TwitterClient, account: TwitterAccount, row: ScheduledTwee
 # --- outcomes -----------------------------------------------------------------------------------
 
 
-def _finish(row: ScheduledTweet, **changes) -> bool:
-    """Record the outcome only if this attempt still holds the claim."""
-    changes.setdefault("claim_id", None)
-    changes.setdefault("lease_expires_at", None)
-    changes["updated_at"] = timezone.now()
-    return bool(
-        ScheduledTweet.objects.filter(
-            pk=row.pk, claim_id=row.claim_id, status=Status.SENDING
-        ).update(**changes)
-    )
-
-
 def _succeed(row: ScheduledTweet, tweet_id: str, *, note: str = "") -> str:
-    if not _finish(
+    outcomes.record(
         row,
         status=Status.SENT,
         tweet_id=tweet_id,
         sent_at=timezone.now(),
         last_error=note,
         uncertain_since=None,
-    ):
-        logger.warning("Post %s was sent as tweet %s after its lease ran out", row.pk, tweet_id)
+    )
     return "sent"
 
 
 def _fail(row: ScheduledTweet, error: str, **changes) -> str:
     logger.warning("Post %s failed: %s", row.pk, error)
-    _finish(row, status=Status.FAILED, last_error=error[:2000], **changes)
+    outcomes.record(row, status=Status.FAILED, last_error=error[:2000], **changes)
     return "failed"
 
 
@@ -412,7 +380,7 @@ def _release(
         changes["last_error"] = str(error)[:2000]
     if uncertain_since is not None:
         changes["uncertain_since"] = uncertain_since
-    _finish(row, **changes)
+    outcomes.record(row, **changes)
     return "retried" if attempt else "held"
 
 
