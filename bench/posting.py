@@ -231,7 +231,10 @@ def through_worker(
     ScheduledTweet.objects.all().delete()
     forget_posts(emulator)
     rows = ScheduledTweet.objects.bulk_create(
-        ScheduledTweet(account=accounts[n % len(accounts)], text=f"{pool}-{task} {n}")
+        ScheduledTweet(
+            account=accounts[n % len(accounts)],
+            text=f"Post number {n}, sent through the {pool} pool.",
+        )
         for n in range(args.posts)
     )
     queue = f"bench-{os.getpid()}-{pool}-{task.rsplit('.', 1)[-1]}"

@@ -199,3 +199,11 @@ def test_read_kind_follows_from_the_endpoint():
     assert price_key("GET /2/users/me") == "user_read"
     assert price_key("GET /2/users/:id") == "user_read"
     assert price_key("GET /1.1/account/verify_credentials.json") == "user_read"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["no dot at all", "A sentence. Another one.", "version 2.0 is out", "see 127.0.0.1"],
+)
+def test_text_without_a_dot_before_a_letter_has_no_url(text):
+    assert not contains_url(text)

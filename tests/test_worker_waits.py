@@ -22,7 +22,7 @@ from tests.worker_helpers import (
     make_posts,
     wait_until,
 )
-from twitter_oauth.models import AppHold, ScheduledTweet
+from twitter_oauth.models import AppHold, ScheduledTweet, TwitterAccount
 
 pytestmark = [pytest.mark.postgres, pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -80,7 +80,13 @@ def test_killed_while_an_account_waits_out_a_429_no_request_comes_before_the_res
     limited = emulator.emulator.inject("/2/tweets", status=429, times=1, reset_in=6)
     emulator.emulator.inject("/2/tweets", delay=0.05, times=None)
     first = worker.start(beat=True)
-    wait_until(lambda: limited.applied == 1, timeout=60, worker=worker, what="the 429")
+    # Killed once the account waits (its limit recorded): a kill between X's 429 and that
+    # record would leave nothing to wait for, and the next worker would meet X's 429 again.
+    wait_until(
+        lambda: limited.applied == 1
+        and TwitterAccount.objects.filter(rate_limited_until__isnull=False).exists(),
+        timeout=60, worker=worker, what="the 429 recorded",
+    )  # fmt: skip
     worker.kill(first)
     emulator.emulator.clear_faults()
     [hit] = [r for r in emulator.emulator.requests if r.status == 429]

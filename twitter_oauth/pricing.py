@@ -75,12 +75,17 @@ class BilledResource(NamedTuple):
     resource_id: str
 
 
+_DOT_BEFORE_LETTER = re.compile(r"\.[^\W\d_]")
+
+
 def contains_url(text: str) -> bool:
     """Whether X sees a URL in a post's text, as X's own twitter-text parser finds them.
 
     Bare domains (``example.com``) count; e-mail addresses and hashtags do not.
     """
-    return bool(extract_urls(text))
+    # Every URL twitter-text finds has a dot before a letter of its top-level domain; most
+    # posts have none, and skip the full parse (about 70 microseconds).
+    return bool(_DOT_BEFORE_LETTER.search(text)) and bool(extract_urls(text))
 
 
 def is_oauth_path(path: str) -> bool:
