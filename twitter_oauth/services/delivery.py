@@ -54,6 +54,9 @@ LOOKUP_CLOCK_SLACK = dt.timedelta(seconds=10)
 LOOKUP_MAX_RESULTS = 5
 #: Stop a call of send_due() after this long, so a task ends and the next one carries on.
 ROUND_SECONDS = 30.0
+#: A sender looks this often (seconds) whether another one met an app-wide refusal meanwhile:
+#: with X tens of milliseconds away, before every post; on loopback, every few dozen.
+HOLD_CHECK_INTERVAL = 0.05
 
 
 @dataclass
@@ -228,8 +231,19 @@ def _send_batch(batch: Batch, result: Round) -> None:
     clients: dict[int, TwitterClient] = {}
     stopped_accounts: dict[int, str] = {}  # account id -> outcome for its remaining rows
     held_message = ""  # set once X held the app: the rest of the batch waits
+    checked_holds = time.monotonic()
     for index, row in enumerate(batch.rows):
         account = row.account
+        if (
+            not held_message
+            and not batch.probe
+            and time.monotonic() - checked_holds >= HOLD_CHECK_INTERVAL
+        ):
+            # Another sender may have met an app-wide refusal since this batch was claimed.
+            checked_holds = time.monotonic()
+            hold = holds.state().latest()
+            if hold is not None:
+                held_message = holds.waiting_message(hold)
         if held_message:
             result.count(
                 row, _release(row, retry_at=row.send_at, attempt=False, error=held_message)
