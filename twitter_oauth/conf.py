@@ -71,7 +71,7 @@ DEFAULTS: dict[str, Any] = {
     # Seconds a worker holds a post it is sending; past that, the post is taken over.
     "POST_LEASE": 60,
     # Due posts one sender claims at a time (of accounts no other sender is sending for).
-    "POST_BATCH_SIZE": 100,
+    "POST_BATCH_SIZE": 200,
     # Senders the dispatcher starts at most each interval: one per account with due posts.
     "POST_PARALLEL_SENDERS": 8,
     # Seconds between the probes of an app-wide hold X gave no end for (402, usage cap).

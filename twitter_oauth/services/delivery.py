@@ -16,7 +16,6 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.db import transaction
@@ -108,6 +107,8 @@ class Batch:
     rows: list[ScheduledTweet]
     probe: bool = False
     lease_expires_at: dt.datetime | None = None
+    #: Rows another worker took over after this batch's lease ran out.
+    lost: set[int] = field(default_factory=set)
 
 
 def _due(now: dt.datetime) -> Q:
@@ -196,22 +197,27 @@ def claim(limit: int) -> Batch:
     return Batch(empty.claim_id, rows, probe=probe, lease_expires_at=lease)
 
 
-def _renew(batch: Batch, rows: Iterable[ScheduledTweet]) -> set[int]:
-    """Extend the lease of the rows still to send; returns the ids still ours."""
+def _still_ours(batch: Batch, rows: list[ScheduledTweet]) -> bool:
+    """Whether the first of ``rows`` (those still to send) is still this batch's to send.
+
+    Renews the lease of all of them while a whole request still fits in what is left
+    of it, so that no send outlives its lease; a row another worker took over after a
+    lease ran out is this batch's no longer.
+    """
     now = timezone.now()
     assert batch.lease_expires_at is not None
-    # Renew while a whole request still fits in what is left, so no send outlives its lease.
     request_time = 2 * (app_settings.CONNECT_TIMEOUT + app_settings.TIMEOUT)
     margin = dt.timedelta(seconds=min(request_time, app_settings.POST_LEASE / 2))
-    ids = {row.pk for row in rows}
-    if batch.lease_expires_at - now > margin:
-        return ids
-    lease = now + dt.timedelta(seconds=app_settings.POST_LEASE)
-    ours = ScheduledTweet.objects.filter(pk__in=ids, claim_id=batch.claim_id, status=Status.SENDING)
-    if ours.update(lease_expires_at=lease) != len(ids):
-        ids = set(ours.values_list("pk", flat=True))
-    batch.lease_expires_at = lease
-    return ids
+    if batch.lease_expires_at - now <= margin:
+        ids = {row.pk for row in rows}
+        lease = now + dt.timedelta(seconds=app_settings.POST_LEASE)
+        ours = ScheduledTweet.objects.filter(
+            pk__in=ids, claim_id=batch.claim_id, status=Status.SENDING
+        )
+        if ours.update(lease_expires_at=lease) != len(ids):
+            batch.lost |= ids - set(ours.values_list("pk", flat=True))
+        batch.lease_expires_at = lease
+    return rows[0].pk not in batch.lost
 
 
 # --- sending ------------------------------------------------------------------------------------
@@ -252,7 +258,7 @@ def _send_batch(batch: Batch, result: Round) -> None:
         if account.pk in stopped_accounts:
             result.count(row, _after_account_stop(row, account, stopped_accounts[account.pk]))
             continue
-        if row.pk not in _renew(batch, batch.rows[index:]):
+        if not _still_ours(batch, batch.rows[index:]):
             continue  # taken over by another worker after our lease ran out
         try:
             outcome = _attempt(row, account, clients)
