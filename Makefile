@@ -108,7 +108,7 @@ bench: $(VENV)/.installed-test
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script; done
 
 docs: $(VENV)/.installed-docs
-	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
+	$(VENV)/bin/sphinx-build -E -W --keep-going -b html docs docs/_build/html
 
 clean:
 	rm -rf $(VENV) .nox build dist *.egg-info docs/_build .pytest_cache .ruff_cache
