@@ -19,7 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -127,6 +127,16 @@ def _busy(now: dt.datetime, account_ref: str) -> Exists:
     )
 
 
+def _free_accounts(now: dt.datetime) -> QuerySet[TwitterAccount]:
+    """Accounts with a due post that no other attempt is sending for and X does not limit."""
+    due = ScheduledTweet.objects.filter(_due(now))
+    return (
+        TwitterAccount.objects.filter(pk__in=due.values("account_id"))
+        .exclude(rate_limited_until__gt=now)
+        .exclude(_busy(now, "pk"))
+    )
+
+
 def claim(limit: int) -> Batch:
     """Take up to ``limit`` due posts, of accounts no other attempt is sending for.
 
@@ -146,11 +156,7 @@ def claim(limit: int) -> Batch:
         limit = 1
     due = ScheduledTweet.objects.filter(_due(now))
     lease = now + dt.timedelta(seconds=app_settings.POST_LEASE)
-    free = (
-        TwitterAccount.objects.filter(pk__in=due.values("account_id"))
-        .exclude(rate_limited_until__gt=now)
-        .exclude(_busy(now, "pk"))
-    )
+    free = _free_accounts(now)
     # A sender sends one post after another: taking every free account would leave the
     # other senders idle. Each takes its share of the accounts free now.
     senders = app_settings.POST_PARALLEL_SENDERS
@@ -433,13 +439,7 @@ def accounts_with_due_posts(limit: int) -> int:
     hold_state = holds.state(now)
     if hold_state.active:
         return 1 if hold_state.probe_due(now) else 0
-    due = ScheduledTweet.objects.filter(_due(now), account_id=OuterRef("pk"))
-    return len(
-        TwitterAccount.objects.filter(Exists(due))
-        .exclude(rate_limited_until__gt=now)
-        .exclude(_busy(now, "pk"))
-        .values_list("pk", flat=True)[:limit]
-    )
+    return len(_free_accounts(now).values_list("pk", flat=True)[:limit])
 
 
 __all__ = ["Batch", "Round", "accounts_with_due_posts", "claim", "hold_account", "send_due"]
