@@ -123,6 +123,34 @@ def test_two_workers_one_killed_while_posts_wait_the_other_sends_each_once(worke
     assert_each_posted_once(emulator, 80)
 
 
+def test_killed_while_the_app_is_held_the_next_worker_probes_and_sends_each_once(worker, emulator):
+    worker.env["TEST_APP_HOLD_PROBE_INTERVAL"] = "3"
+    accounts = make_accounts(emulator, 3)
+    make_posts(accounts, 30)
+    emulator.emulator.inject("/2/tweets", delay=0.02, times=None)
+    first = worker.start(beat=True)
+    wait_until(
+        lambda: ScheduledTweet.objects.filter(status=Status.SENT).count() >= 5,
+        timeout=60, worker=worker, what="the first 5 posts",
+    )  # fmt: skip
+    emulator.emulator.deplete_credits()
+    wait_until(
+        lambda: AppHold.objects.filter(active=True).exists()
+        and not ScheduledTweet.objects.filter(status=Status.SENDING).exists(),
+        timeout=30, worker=worker, what="every post waiting under the hold",
+    )  # fmt: skip
+    worker.kill(first)  # the posts wait in their rows, under the hold, with nobody left
+    emulator.emulator.add_credits()
+    probe_at = AppHold.objects.get(active=True).next_probe_at.timestamp()
+
+    worker.start(beat=True)
+    bound = max(probe_at, time.time()) + LEASE + DISPATCH_INTERVAL
+    wait_until(all_done(30), timeout=bound - time.time() + SLACK, worker=worker, what="recovery")
+    assert_each_posted_once(emulator, 30)
+    assert set(ScheduledTweet.objects.values_list("attempts", flat=True)) == {1}
+    assert not AppHold.objects.filter(active=True).exists()
+
+
 REFUSALS = {
     # reason: (start it at the emulator, end it, what held posts say)
     "credits_depleted": ("deplete_credits", "add_credits", "Waiting: X credits depleted"),
