@@ -33,7 +33,8 @@ print(json.dumps({
 """
 
 
-def run_example(**environment: str) -> dict:
+def run_example(*, probe: str = PROBE, **environment: str) -> dict:
+    """Run ``probe`` in the example project with only ``environment`` of the settings' variables."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -41,7 +42,7 @@ def run_example(**environment: str) -> dict:
     }
     env.update(environment)
     result = subprocess.run(  # noqa: S603
-        [sys.executable, "manage.py", "shell", "-c", PROBE],
+        [sys.executable, "manage.py", "shell", "-c", probe],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -100,23 +101,7 @@ print(json.dumps({name: settings.TWITTER_OAUTH[name] for name in (
 
 
 def run_oauth2_probe(**environment: str) -> dict:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TWITTER_", "DJANGO_SETTINGS"))
-    }
-    env.update(environment)
-    result = subprocess.run(  # noqa: S603
-        [sys.executable, "manage.py", "shell", "-c", OAUTH2_PROBE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return run_example(probe=OAUTH2_PROBE, **environment)
 
 
 @pytest.mark.skipif(
