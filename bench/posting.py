@@ -7,6 +7,9 @@
 
 Figures from one run, all against the same in-process emulator:
 - ceiling: a bare keep-alive client (one requests.Session, OAuth 1.0a signing) posting in a loop;
+- no env: the same with ``trust_env`` off, so that requests does not read the proxy variables
+  on every request (the client reads them once per host); the sender is also reported
+  against it;
 - post_tweet: ``services.post_tweet`` in a loop in this process;
 - prefork -c 1: one Celery worker process running the sender (batches claimed from the rows);
 - threads -c N: one worker process with N threads (the pool recommended when X is far away);
@@ -86,12 +89,15 @@ def main() -> None:
             sequential.posts = args.sequential_posts or args.posts
             ceiling = bare_client(server, accounts, sequential.posts)
             report("ceiling", "bare keep-alive client", ceiling, ceiling)
+            no_env = bare_client(server, accounts, sequential.posts, trust_env=False)
+            report("no env", "bare client, trust_env off", no_env, ceiling)
             loop = in_process(server, emulator, accounts, sequential)
             report("loop", "services.post_tweet", loop, ceiling)
             ours = through_worker(
                 server, emulator, accounts, sequential, pool="prefork", concurrency=1
             )
             report("ours", "sender, prefork -c 1", ours, ceiling)
+            report("", "  the same, against no env", ours, no_env)
             threaded = through_worker(
                 server, emulator, accounts, args, pool="threads", concurrency=args.threads
             )
@@ -134,16 +140,19 @@ def make_accounts(emulator, count):
     return accounts
 
 
-def bare_client(server, accounts, posts: int) -> float:
+def bare_client(server, accounts, posts: int, *, trust_env: bool = True) -> float:
     import requests
     from requests_oauthlib import OAuth1
 
     session = requests.Session()
+    session.trust_env = trust_env
     auths = [OAuth1(KEY, SECRET, a.access_token, a.access_token_secret) for a in accounts]
     started = time.perf_counter()
     for n in range(posts):
         response = session.post(
-            f"{server.url}/2/tweets", json={"text": f"ceiling {n}"}, auth=auths[n % len(auths)]
+            f"{server.url}/2/tweets",
+            json={"text": f"ceiling {trust_env} {n}"},
+            auth=auths[n % len(auths)],
         )
         assert response.status_code == 201, response.text
     elapsed = time.perf_counter() - started

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import pytest
 import requests
@@ -237,6 +238,73 @@ def session_with_marker() -> requests.Session:
     session = requests.Session()
     session.headers["X-Test-Marker"] = "factory"
     return session
+
+
+# --- the environment, read once per host ---------------------------------------------------------
+
+API = "https://api.x.com/2/tweets"
+
+
+@pytest.fixture
+def clean_environment(monkeypatch):
+    for name in list(os.environ):
+        if name.lower().endswith("_proxy") or name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+            monkeypatch.delenv(name)
+    return monkeypatch
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [
+        {},
+        {"HTTPS_PROXY": "http://proxy.example:3128"},
+        {"HTTPS_PROXY": "http://proxy.example:3128", "NO_PROXY": "api.x.com"},
+        {"https_proxy": "http://lower.example:3128", "no_proxy": ".example.org"},
+        {"ALL_PROXY": "socks5://all.example:1080"},
+        {"REQUESTS_CA_BUNDLE": "/etc/ssl/bundle.pem"},
+        {"CURL_CA_BUNDLE": "/etc/ssl/curl.pem"},
+    ],
+)
+@pytest.mark.parametrize("verify", [None, True, False, "/mine.pem"])
+def test_the_pooled_session_reads_the_environment_as_requests_does(
+    clean_environment, environment, verify
+):
+    for name, value in environment.items():
+        clean_environment.setenv(name, value)
+    expected = requests.Session().merge_environment_settings(API, {}, None, verify, None)
+    pooled = client.PooledSession()
+    assert pooled.merge_environment_settings(API, {}, None, verify, None) == expected
+    assert pooled.merge_environment_settings(API, {}, None, verify, None) == expected
+
+
+def test_the_pooled_session_reads_the_environment_once_per_host(clean_environment):
+    session = client.PooledSession()
+    assert session.merge_environment_settings(API, {}, None, None, None)["proxies"] == {}
+    clean_environment.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    proxy = {"https": "http://proxy.example:3128"}
+    assert session.merge_environment_settings(API, {}, None, None, None)["proxies"] == {}
+    other_host = "https://upload.x.com/1.1/media/upload.json"
+    assert session.merge_environment_settings(other_host, {}, None, None, None)["proxies"] == proxy
+    assert client.PooledSession().merge_environment_settings(API, {}, None, None, None)[
+        "proxies"
+    ] == proxy
+
+
+def test_explicit_proxies_and_the_session_s_own_win_over_the_environment(clean_environment):
+    clean_environment.setenv("HTTPS_PROXY", "http://environment.example:3128")
+    session = client.PooledSession()
+    session.proxies = {"http": "http://session.example:3128"}
+    explicit = {"https": "http://explicit.example:3128"}
+    merged = session.merge_environment_settings(API, explicit, None, None, None)
+    assert merged["proxies"] == {**explicit, **session.proxies}
+    assert explicit == {"https": "http://explicit.example:3128"}  # the caller's dict is not changed
+
+
+def test_the_default_session_is_pooled_and_posts_through_it(alice_client, x_emulator):
+    client.reset_session()
+    assert isinstance(client.get_session(), client.PooledSession)
+    assert alice_client.create_tweet("through the pooled session").id
+    assert x_emulator.state.count("/2/tweets", "POST") == 1
 
 
 def test_secrets_stay_out_of_reprs():

@@ -20,11 +20,13 @@ import threading
 import time
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import requests
 from django.utils.module_loading import import_string
 from requests.auth import AuthBase, HTTPBasicAuth
+from requests.sessions import merge_setting
+from requests.utils import get_environ_proxies
 from requests_oauthlib import OAuth1
 
 from twitter_oauth import exceptions
@@ -52,6 +54,7 @@ __all__ = [
     "AccessToken",
     "BearerAuth",
     "OAuth2Token",
+    "PooledSession",
     "RateLimit",
     "RequestToken",
     "Tweet",
@@ -75,9 +78,45 @@ _session: requests.Session | None = None
 _session_lock = threading.Lock()
 
 
+class PooledSession(requests.Session):
+    """A session that reads proxies and the CA bundle from the environment once per host.
+
+    requests reads them on every request, walking ``os.environ`` several times: a
+    tenth of a post to a nearby X. ``HTTPS_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``
+    and their kin still apply; a change to them reaches the next session
+    (:func:`reset_session`), not the current one.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._environment_proxies: dict[tuple[str, str], dict[str, str]] = {}
+        self._environment_ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get(
+            "CURL_CA_BUNDLE"
+        )
+
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> Any:
+        if not self.trust_env or (proxies and "no_proxy" in proxies):
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        scheme, host = urlsplit(url)[:2]
+        known = self._environment_proxies.get((scheme, host))
+        if known is None:
+            known = self._environment_proxies[scheme, host] = get_environ_proxies(url)
+        proxies = {**known, **(proxies or {})}
+        if verify is True or verify is None:
+            verify = self._environment_ca_bundle or verify
+        return {
+            "proxies": merge_setting(proxies, self.proxies),
+            "stream": merge_setting(stream, self.stream),
+            "verify": merge_setting(verify, self.verify),
+            "cert": merge_setting(cert, self.cert),
+        }
+
+
 def _build_session() -> requests.Session:
     factory = app_settings.SESSION_FACTORY
-    session: requests.Session = import_string(factory)() if factory else requests.Session()
+    session: requests.Session = import_string(factory)() if factory else PooledSession()
     size = app_settings.POOL_SIZE
     adapter = requests.adapters.HTTPAdapter(pool_connections=size, pool_maxsize=size)
     if not factory:

@@ -4,27 +4,31 @@ Every outcome is one conditional UPDATE: it applies only while the attempt still
 holds the row's claim, so an attempt whose lease ran out never writes over the
 attempt that took the row over.
 
-On PostgreSQL, outside a transaction, a batch's outcomes are written by a thread
-of their own on a connection of their own, in order, while the sender goes on to
-the next post: the database round trip (and its WAL flush, which this connection
-does not wait for) would otherwise cost a third of a post on a nearby X. What a
-dying worker can lose is what was not written yet, at most the post in flight and
-the one just before it; their rows are still ``sending`` under a claim flushed
-before any send, so the lease hands them over and the look at X finds them.
-Elsewhere (SQLite, or inside a transaction such as a test's) outcomes are written
-at once on the caller's connection.
+On PostgreSQL, outside a transaction, the outcomes of a round are sent on a
+connection of their own without waiting for the answer: the statement is on its
+way to the server before the next post goes to X, and its answer is read when the
+next outcome is sent, long after it arrived. A thread writing them instead would
+cost a quarter of a post on a nearby X in the sender's GIL; waiting for each
+answer, a sixth. That connection does not wait for the WAL flush either. What a
+dying worker can lose is the outcome of the post in flight and of the one just
+before it; their rows are still ``sending`` under a claim written before any send,
+so the lease hands them over and the look at X finds them. Elsewhere (SQLite, or
+inside a transaction such as a test's) outcomes are written at once on the
+caller's connection.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-import queue
+import select
 import threading
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection, connections
+from django.db import DatabaseError, connection, connections
 from django.db.models import Field
 from django.utils import timezone
 
@@ -34,9 +38,8 @@ logger = logging.getLogger("twitter_oauth.posting")
 
 Status = ScheduledTweet.Status
 
-#: The outcome UPDATE per set of columns: building it through the ORM for every post
-#: costs as much as the database round trip, so it is built once.
-_SQL: dict[tuple[str, ...], str] = {}
+#: How long the database may take to answer one outcome before the round gives up.
+ANSWER_TIMEOUT = 30.0
 
 _local = threading.local()
 
@@ -46,53 +49,167 @@ def record(row: ScheduledTweet, **changes: Any) -> None:
     changes.setdefault("claim_id", None)
     changes.setdefault("lease_expires_at", None)
     changes["updated_at"] = timezone.now()
-    writer: _Writer | None = getattr(_local, "writer", None)
-    if writer is None:
-        write(row.pk, row.claim_id, changes)
+    if getattr(_local, "recording", False) and not any(
+        hasattr(value, "resolve_expression") for value in changes.values()
+    ):
+        _channel().send(row.pk, row.claim_id, changes)
     else:
-        writer.put((row.pk, row.claim_id, changes))
+        write(row.pk, row.claim_id, changes)
 
 
 def write(pk: int, claim_id: Any, changes: dict[str, Any]) -> bool:
     """The conditional UPDATE itself; False when the claim is no longer this attempt's."""
-    if any(hasattr(value, "resolve_expression") for value in changes.values()):
-        written = bool(
-            ScheduledTweet.objects.filter(pk=pk, claim_id=claim_id, status=Status.SENDING).update(
-                **changes
-            )
+    written = bool(
+        ScheduledTweet.objects.filter(pk=pk, claim_id=claim_id, status=Status.SENDING).update(
+            **changes
         )
-    else:
-        written = _write_plain(pk, claim_id, changes)
-    if not written and changes.get("status") == Status.SENT:
-        logger.warning(
-            "Post %s was sent as tweet %s after its lease ran out", pk, changes.get("tweet_id")
-        )
+    )
+    if not written:
+        _lost_claim(pk, changes)
     return written
 
 
-def _write_plain(pk: int, claim_id: Any, changes: dict[str, Any]) -> bool:
-    db = connections["default"]
-    fields = [_concrete_field(name) for name in changes]
-    key = tuple(changes)
-    sql = _SQL.get(key)
-    if sql is None:
-        quote = db.ops.quote_name
-        assignments = ", ".join(f"{quote(str(field.column))} = %s" for field in fields)
+def _lost_claim(pk: int, changes: dict[str, Any]) -> None:
+    if changes.get("status") == Status.SENT:
+        logger.warning(
+            "Post %s was sent as tweet %s after its lease ran out", pk, changes.get("tweet_id")
+        )
+
+
+@contextmanager
+def recording() -> Iterator[None]:
+    """Send the outcomes recorded inside on a connection of their own, where that is safe.
+
+    Everything recorded inside is written when the block ends; :func:`flush` waits
+    for it earlier. The connection is opened at the first outcome and closed at the end.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        yield
+        return
+    _local.recording = True
+    try:
+        yield
+        flush()
+    finally:
+        _local.recording = False
+        channel: _Channel | None = getattr(_local, "channel", None)
+        _local.channel = None
+        if channel is not None:
+            channel.close()
+
+
+def flush() -> None:
+    """Wait until every outcome recorded so far is written (a no-op when written at once)."""
+    channel: _Channel | None = getattr(_local, "channel", None)
+    if channel is not None:
+        channel.wait()
+
+
+def _channel() -> _Channel:
+    channel: _Channel | None = getattr(_local, "channel", None)
+    if channel is None:
+        channel = _local.channel = _Channel()
+    return channel
+
+
+class _Channel:
+    """A connection on which one outcome at a time is sent without waiting for its answer.
+
+    Each distinct set of columns is one prepared statement; values go in text form
+    and the server takes their types from the columns.
+    """
+
+    def __init__(self) -> None:
+        self._db = connections.create_connection("default")
+        self._db.ensure_connection()
+        raw = self._db.connection
+        # Not waiting for the WAL flush: see the module's docstring for why that is safe.
+        raw.execute("SET synchronous_commit TO off")
+        self._pgconn = raw.pgconn
+        self._statements: dict[tuple[str, ...], tuple[bytes, list[Field]]] = {}
+        self._pending: tuple[int, dict[str, Any]] | None = None
+
+    def send(self, pk: int, claim_id: Any, changes: dict[str, Any]) -> None:
+        self.wait()
+        with self._db.wrap_database_errors:
+            self._send(pk, claim_id, changes)
+
+    def _send(self, pk: int, claim_id: Any, changes: dict[str, Any]) -> None:
+        name, fields = self._statement(tuple(changes))
+        values = [
+            self._as_text(field, value)
+            for field, value in zip(fields, changes.values(), strict=True)
+        ]
+        values += [str(pk).encode(), self._as_text(_CLAIM, claim_id), _SENDING]
+        self._pgconn.send_query_prepared(name, values)
+        self._pending = (pk, changes)
+
+    def _as_text(self, field: Field, value: Any) -> bytes | None:
+        """A value in PostgreSQL's text form (an outcome holds strings, times and a UUID)."""
+        if value is None:
+            return None
+        if isinstance(value, dt.datetime):
+            return value.isoformat().encode()
+        if isinstance(value, str | int | uuid.UUID):
+            return str(value).encode()
+        prepared = field.get_db_prep_save(value, self._db)
+        return None if prepared is None else str(prepared).encode()
+
+    def wait(self) -> None:
+        """Read the answer to the outcome sent last; raise what the database said, if not OK."""
+        if self._pending is None:
+            return
+        pk, changes = self._pending
+        self._pending = None
+        with self._db.wrap_database_errors:
+            changed = self._answer(f"post {pk}")
+        if not changed:
+            _lost_claim(pk, changes)
+
+    def close(self) -> None:
+        """Close the connection; an outcome sent last still applies (the server has it)."""
+        self._db.close()
+
+    def _statement(self, columns: tuple[str, ...]) -> tuple[bytes, list[Field]]:
+        known = self._statements.get(columns)
+        if known is not None:
+            return known
+        fields = [_concrete_field(name) for name in columns]
+        quote = self._db.ops.quote_name
+        assignments = ", ".join(
+            f"{quote(str(field.column))} = ${n}" for n, field in enumerate(fields, 1)
+        )
+        where = len(fields)
         # Only the model's own column names go into the text; every value is a parameter.
         sql = (
             f"UPDATE {quote(ScheduledTweet._meta.db_table)} SET {assignments} "  # noqa: S608
-            f"WHERE {quote('id')} = %s AND {quote('claim_id')} = %s AND {quote('status')} = %s"
+            f"WHERE {quote('id')} = ${where + 1} AND {quote('claim_id')} = ${where + 2} "
+            f"AND {quote('status')} = ${where + 3}"
         )
-        _SQL[key] = sql
-    claim_field = _concrete_field("claim_id")
-    params = [
-        field.get_db_prep_save(value, db)
-        for field, value in zip(fields, changes.values(), strict=True)
-    ]
-    params += [pk, claim_field.get_db_prep_save(claim_id, db), Status.SENDING]
-    with db.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount == 1
+        name = f"twitter_oauth_outcome_{len(self._statements)}".encode()
+        self._pgconn.send_prepare(name, sql.encode())
+        self._answer("preparing an outcome")
+        self._statements[columns] = (name, fields)
+        return name, fields
+
+    def _answer(self, what: str) -> int:
+        """Wait (without blocking other greenlets) for the answer; rows it changed."""
+        pgconn = self._pgconn
+        pgconn.consume_input()
+        while pgconn.is_busy():
+            ready, _, _ = select.select([pgconn.socket], [], [], ANSWER_TIMEOUT)
+            if not ready:
+                raise DatabaseError(f"The database did not answer in time ({what})")
+            pgconn.consume_input()
+        changed, error = 0, None
+        while (result := pgconn.get_result()) is not None:
+            if result.error_message:
+                error = result.error_message.decode(errors="replace").strip()
+            elif result.command_tuples:
+                changed += result.command_tuples
+        if error is not None:
+            raise DatabaseError(f"Could not record the outcome of {what}: {error}")
+        return changed
 
 
 def _concrete_field(name: str) -> Field:
@@ -101,54 +218,5 @@ def _concrete_field(name: str) -> Field:
     return field
 
 
-@contextmanager
-def recording() -> Iterator[None]:
-    """Write the outcomes recorded inside on a writer thread, where that is safe."""
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
-        yield
-        return
-    writer = _Writer()
-    _local.writer = writer
-    try:
-        yield
-    finally:
-        _local.writer = None
-        writer.close()
-
-
-class _Writer:
-    """A thread with its own connection, writing outcomes in the order they were recorded."""
-
-    def __init__(self) -> None:
-        self._queue: queue.SimpleQueue[tuple[int, Any, dict[str, Any]] | None] = queue.SimpleQueue()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(
-            target=self._run, name="twitter-oauth-outcomes", daemon=True
-        )
-        self._thread.start()
-
-    def put(self, item: tuple[int, Any, dict[str, Any]]) -> None:
-        if self._error is not None:
-            raise self._error
-        self._queue.put(item)
-
-    def close(self) -> None:
-        """Wait until every outcome is written; raise what the writer met, if anything."""
-        self._queue.put(None)
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-
-    def _run(self) -> None:
-        try:
-            with connection.cursor() as cursor:
-                # Not waiting for the WAL flush: see the module's docstring for why that is safe.
-                cursor.execute("SET synchronous_commit TO off")
-            while (item := self._queue.get()) is not None:
-                write(*item)
-        except BaseException as exc:  # handed to the sender, which raises it
-            self._error = exc
-            while self._queue.get() is not None:
-                pass  # let close() return; the rows stay claimed and their lease recovers them
-        finally:
-            connection.close()
+_CLAIM = _concrete_field("claim_id")
+_SENDING = Status.SENDING.value.encode()
