@@ -24,4 +24,8 @@ def test_database(database_url: str | None) -> Iterator[None]:
     try:
         yield
     finally:
+        from twitter_oauth.usage import ledger
+
+        ledger.flush()  # what the runs counted, before its table goes (not at exit)
+        connection.close()
         connection.creation.destroy_test_db(old_name, verbosity=0)

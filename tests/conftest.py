@@ -15,6 +15,7 @@ from django.db import connection
 
 from tests.celery import app as celery_app  # noqa: F401 - the default app for tasks
 from twitter_oauth import client
+from twitter_oauth.services import delivery
 from twitter_oauth.usage import ledger
 
 pytest_plugins = ["twitter_oauth.testing.pytest_plugin", "tests.worker_helpers"]
@@ -109,6 +110,12 @@ def _fresh_http_session():
     """Each test starts with no pooled connection to a previous test's emulator."""
     yield
     client.reset_session()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_delivery_pace():
+    """Each test's sender claims full batches until it has timed its own posts."""
+    delivery.pace = delivery.Pace()
 
 
 @pytest.fixture(autouse=True)

@@ -285,9 +285,10 @@ def test_the_pooled_session_reads_the_environment_once_per_host(clean_environmen
     assert session.merge_environment_settings(API, {}, None, None, None)["proxies"] == {}
     other_host = "https://upload.x.com/1.1/media/upload.json"
     assert session.merge_environment_settings(other_host, {}, None, None, None)["proxies"] == proxy
-    assert client.PooledSession().merge_environment_settings(API, {}, None, None, None)[
-        "proxies"
-    ] == proxy
+    assert (
+        client.PooledSession().merge_environment_settings(API, {}, None, None, None)["proxies"]
+        == proxy
+    )
 
 
 def test_explicit_proxies_and_the_session_s_own_win_over_the_environment(clean_environment):

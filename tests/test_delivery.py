@@ -91,12 +91,49 @@ def test_queries_per_post_are_one_update_plus_the_claim(accounts, x_emulator):
 def test_a_sender_takes_its_share_of_the_free_accounts(accounts, x_emulator, x_settings):
     x_settings.TWITTER_OAUTH = {**x_settings.TWITTER_OAUTH, "POST_PARALLEL_SENDERS": 2}
     make_posts(accounts, 9)
-    first = delivery.claim(50)
-    assert len({row.account_id for row in first.rows}) == 2  # ceil(3 free accounts / 2 senders)
-    second = delivery.claim(50)
-    assert len({row.account_id for row in second.rows}) == 1  # the one left
-    assert not {row.account_id for row in first.rows} & {row.account_id for row in second.rows}
-    assert len(first.rows) + len(second.rows) == 9
+    claims = [delivery.claim(50) for _ in range(4)]
+    # 3 free accounts / 2 senders, rounded down: one each, so that the second sender gets one
+    # too; the third account goes to whichever claims next.
+    taken = [{row.account_id for row in batch.rows} for batch in claims]
+    assert [len(ids) for ids in taken] == [1, 1, 1, 0]
+    assert len(set().union(*taken)) == 3
+    assert sum(len(batch.rows) for batch in claims) == 9
+
+
+def test_more_senders_than_half_the_accounts_all_get_one(accounts, x_emulator, x_settings):
+    x_settings.TWITTER_OAUTH = {**x_settings.TWITTER_OAUTH, "POST_PARALLEL_SENDERS": 3}
+    make_posts(accounts, 6)
+    taken = [{row.account_id for row in delivery.claim(50).rows} for _ in range(3)]
+    assert [len(ids) for ids in taken] == [1, 1, 1]
+
+
+def test_a_batch_hands_its_unsent_posts_back_after_batch_seconds(accounts, x_emulator, monkeypatch):
+    make_posts(accounts[:1], 4)
+    monkeypatch.setattr(delivery, "BATCH_SECONDS", 0.0)
+    batch = delivery.claim(10)
+    delivery._send_batch(batch, result := delivery.Round())
+    assert dict(result.outcomes) == {batch.rows[0].pk: "sent"}
+    assert statuses() == {Status.SENT: 1, Status.PENDING: 3}
+    handed_back = ScheduledTweet.objects.filter(status=Status.PENDING)
+    assert all(row.attempts == 0 and row.claim_id is None for row in handed_back)
+    assert all(row.uncertain_since is None and row.lease_expires_at is None for row in handed_back)
+    # The next claims take them, one batch of one post each, in order, each post once.
+    assert services.send_due().sent == 3
+    assert statuses() == {Status.SENT: 4}
+    sent = sorted(x_emulator.state.tweets.values(), key=lambda t: int(t.id))
+    assert [t.text for t in sent] == ["post 0", "post 1", "post 2", "post 3"]
+
+
+def test_a_batch_claims_what_the_recent_pace_sends_in_batch_seconds(accounts, x_emulator):
+    make_posts(accounts, 30)
+    delivery.pace.record(posts=10, seconds=delivery.BATCH_SECONDS)  # 10 posts per batch-time
+    assert delivery.pace.batch_limit() == 10
+    result = services.send_due()
+    assert result.sent == 30
+    claims = ScheduledTweet.objects.values("claimed_at").distinct().count()
+    assert claims >= 2  # fewer than one claim for all 30
+    # On this loopback X a post takes milliseconds: the pace learns it and claims more.
+    assert delivery.pace.batch_limit() > 10
 
 
 def test_a_post_for_later_is_not_claimed(accounts, x_emulator):

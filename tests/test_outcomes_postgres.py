@@ -68,7 +68,9 @@ def test_outcomes_leave_the_senders_connection_and_are_all_written_when_the_roun
     assert all(row.claim_id is None and row.lease_expires_at is None for row in rows)
     # The sender's own connection carries the claims only: no statement per post.
     outcome_updates = [
-        q for q in queries.captured_queries if q["sql"].startswith("UPDATE") and "tweet_id" in q["sql"]
+        q
+        for q in queries.captured_queries
+        if q["sql"].startswith("UPDATE") and "tweet_id" in q["sql"]
     ]
     assert outcome_updates == []
     assert len(queries) < 30

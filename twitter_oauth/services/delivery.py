@@ -3,10 +3,11 @@
 A wait (retry backoff, an account's rate limit, an app-wide hold) is the row's
 ``send_at`` or the account's or app's hold, never a message waiting in a broker.
 :func:`send_due` claims a batch of due posts of accounts nobody else is sending
-for, sends them one after another through the process's pooled session, and
-records each outcome as it goes: a crash loses at most the post in flight, which
-its lease then hands to the next worker. Any number of workers on any number of
-machines may run it at once; the claim decides who sends what.
+for (:mod:`~twitter_oauth.services.claims`), sends them one after another through
+the process's pooled session, and records each outcome as it goes
+(:mod:`~twitter_oauth.services.outcomes`): a crash loses at most the post in
+flight, which its lease then hands to the next worker. Any number of workers on
+any number of machines may run it at once; the claim decides who sends what.
 """
 
 from __future__ import annotations
@@ -15,12 +16,9 @@ import datetime as dt
 import logging
 import random
 import time
-import uuid
 from dataclasses import dataclass, field
 
-from django.db import transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -39,6 +37,13 @@ from twitter_oauth.exceptions import (
 from twitter_oauth.models import ScheduledTweet, TwitterAccount
 from twitter_oauth.services import holds, outcomes
 from twitter_oauth.services.accounts import client_for, mark_revoked
+from twitter_oauth.services.claims import (
+    Batch,
+    accounts_with_due_posts,
+    claim,
+    hand_back,
+    still_ours,
+)
 
 logger = logging.getLogger("twitter_oauth.posting")
 
@@ -53,6 +58,9 @@ LOOKUP_CLOCK_SLACK = dt.timedelta(seconds=10)
 LOOKUP_MAX_RESULTS = 5
 #: Stop a call of send_due() after this long, so a task ends and the next one carries on.
 ROUND_SECONDS = 30.0
+#: A batch still sending after this many seconds hands its unsent posts back, so that the
+#: accounts pass between senders and every sender has one (a nearby X sends a batch sooner).
+BATCH_SECONDS = 2.0
 #: A sender looks this often (seconds) whether another one met an app-wide refusal meanwhile:
 #: with X tens of milliseconds away, before every post; on loopback, every few dozen.
 HOLD_CHECK_INTERVAL = 0.05
@@ -88,10 +96,13 @@ def send_due(
     result = Round()
     with outcomes.recording():
         while result.claimed < max_posts:
-            batch = claim(min(batch_size, max_posts - result.claimed))
+            limit = min(batch_size, max_posts - result.claimed, pace.batch_limit())
+            batch = claim(limit)
             if not batch.rows:
                 return result
-            _send_batch(batch, result)
+            started = time.monotonic()
+            posted = _send_batch(batch, result)
+            pace.record(posted, time.monotonic() - started)
             # The next claim must see this batch's accounts free again.
             outcomes.flush()
             if time.monotonic() >= deadline:
@@ -100,143 +111,26 @@ def send_due(
     return result
 
 
-# --- claiming -----------------------------------------------------------------------------------
+class Pace:
+    """How long a post to X takes lately in this process, so that a batch claims about what
+    it can send in :data:`BATCH_SECONDS` (and hands back nothing on a distant X)."""
+
+    def __init__(self) -> None:
+        self.seconds_per_post: float | None = None
+
+    def batch_limit(self) -> int:
+        if not self.seconds_per_post:
+            return app_settings.POST_BATCH_SIZE
+        return max(1, int(BATCH_SECONDS / self.seconds_per_post))
+
+    def record(self, posts: int, seconds: float) -> None:
+        if posts:
+            latest = seconds / posts
+            known = self.seconds_per_post
+            self.seconds_per_post = latest if known is None else (known + latest) / 2
 
 
-#: What sending a claimed post reads of its row (loading the rest would cost 5% of a
-#: post on a nearby X).
-_SENDING_FIELDS = (
-    "account", "text", "send_at", "status", "attempts", "claim_id", "uncertain_since",
-)  # fmt: skip
-
-
-@dataclass
-class Batch:
-    claim_id: uuid.UUID
-    rows: list[ScheduledTweet]
-    probe: bool = False
-    lease_expires_at: dt.datetime | None = None
-    #: Rows another worker took over after this batch's lease ran out.
-    lost: set[int] = field(default_factory=set)
-
-
-def _due(now: dt.datetime) -> Q:
-    """Pending and due, or left in ``sending`` by a worker whose lease ran out."""
-    return Q(status=Status.PENDING, send_at__lte=now) | Q(
-        status=Status.SENDING, lease_expires_at__lt=now
-    )
-
-
-def _busy(now: dt.datetime, account_ref: str) -> Exists:
-    """The account has a post another attempt holds right now."""
-    return Exists(
-        ScheduledTweet.objects.filter(
-            account_id=OuterRef(account_ref), status=Status.SENDING, lease_expires_at__gte=now
-        )
-    )
-
-
-def _free_accounts(now: dt.datetime) -> QuerySet[TwitterAccount]:
-    """Accounts with a due post that no other attempt is sending for and X does not limit."""
-    due = ScheduledTweet.objects.filter(_due(now))
-    return (
-        TwitterAccount.objects.filter(pk__in=due.values("account_id"))
-        .exclude(rate_limited_until__gt=now)
-        .exclude(_busy(now, "pk"))
-    )
-
-
-def claim(limit: int) -> Batch:
-    """Take up to ``limit`` due posts, of accounts no other attempt is sending for.
-
-    On PostgreSQL the accounts are locked with ``FOR UPDATE SKIP LOCKED``, so
-    concurrent claimers take disjoint accounts without waiting; elsewhere the
-    conditional UPDATE alone decides. Either way the UPDATE re-checks, in its own
-    snapshot, that no other attempt holds a post of the account: one account's
-    posts are sent one at a time, in ``send_at`` order.
-    """
-    now = timezone.now()
-    empty = Batch(uuid.uuid4(), [])
-    hold_state = holds.state(now)
-    probe = hold_state.active
-    if probe:
-        if not hold_state.probe_due(now):
-            return empty
-        limit = 1
-    due = ScheduledTweet.objects.filter(_due(now))
-    lease = now + dt.timedelta(seconds=app_settings.POST_LEASE)
-    free = _free_accounts(now)
-    # A sender sends one post after another: taking every free account would leave the
-    # other senders idle. Each takes its share of the accounts free now.
-    senders = app_settings.POST_PARALLEL_SENDERS
-    share = min(limit, -(-len(free.values_list("pk", flat=True)[: limit * senders]) // senders))
-    if not share:
-        return empty
-    with transaction.atomic():
-        oldest_due = due.filter(account_id=OuterRef("pk")).order_by("send_at").values("send_at")
-        accounts = list(
-            free.annotate(oldest=Subquery(oldest_due[:1]))
-            .order_by("oldest", "pk")
-            .select_for_update(skip_locked=True)
-            .values_list("pk", flat=True)[:share]
-        )
-        if not accounts or (probe and not holds.claim_probe(now)):
-            return empty
-        chosen = due.filter(account_id__in=accounts).order_by("send_at", "pk").values("pk")[:limit]
-        taken_over = When(
-            status=Status.SENDING, then=Coalesce("uncertain_since", "claimed_at", Value(now))
-        )
-        claimed = (
-            ScheduledTweet.objects.filter(pk__in=Subquery(chosen))
-            .filter(_due(now))
-            .exclude(_busy(now, "account_id"))
-            .update(
-                # A row taken over from a dead attempt may have reached X then.
-                uncertain_since=Case(taken_over, default=F("uncertain_since")),
-                status=Status.SENDING,
-                claim_id=empty.claim_id,
-                claimed_at=now,
-                lease_expires_at=lease,
-                attempts=F("attempts") + 1,
-                updated_at=now,
-            )
-        )
-    if not claimed:
-        return empty
-    rows = list(
-        ScheduledTweet.objects.filter(claim_id=empty.claim_id)
-        .only(*_SENDING_FIELDS)
-        .order_by("send_at", "pk")
-    )
-    # One instance per account (its tokens decrypted once), so what one send learns
-    # (a 429's reset) the next one sees.
-    shared = TwitterAccount.objects.in_bulk({row.account_id for row in rows})
-    for row in rows:
-        row.account = shared[row.account_id]
-    return Batch(empty.claim_id, rows, probe=probe, lease_expires_at=lease)
-
-
-def _still_ours(batch: Batch, rows: list[ScheduledTweet]) -> bool:
-    """Whether the first of ``rows`` (those still to send) is still this batch's to send.
-
-    Renews the lease of all of them while a whole request still fits in what is left
-    of it, so that no send outlives its lease; a row another worker took over after a
-    lease ran out is this batch's no longer.
-    """
-    now = timezone.now()
-    assert batch.lease_expires_at is not None
-    request_time = 2 * (app_settings.CONNECT_TIMEOUT + app_settings.TIMEOUT)
-    margin = dt.timedelta(seconds=min(request_time, app_settings.POST_LEASE / 2))
-    if batch.lease_expires_at - now <= margin:
-        ids = {row.pk for row in rows}
-        lease = now + dt.timedelta(seconds=app_settings.POST_LEASE)
-        ours = ScheduledTweet.objects.filter(
-            pk__in=ids, claim_id=batch.claim_id, status=Status.SENDING
-        )
-        if ours.update(lease_expires_at=lease) != len(ids):
-            batch.lost |= ids - set(ours.values_list("pk", flat=True))
-        batch.lease_expires_at = lease
-    return rows[0].pk not in batch.lost
+pace = Pace()
 
 
 # --- sending ------------------------------------------------------------------------------------
@@ -252,13 +146,18 @@ class _Stop(Exception):
         super().__init__(outcome)
 
 
-def _send_batch(batch: Batch, result: Round) -> None:
+def _send_batch(batch: Batch, result: Round) -> int:
+    """Send the batch's posts in order; how many went to X."""
+    posted = 0
     clients: dict[int, TwitterClient] = {}
     stopped_accounts: dict[int, str] = {}  # account id -> outcome for its remaining rows
     held_message = ""  # set once X held the app: the rest of the batch waits
-    checked_holds = time.monotonic()
+    started = checked_holds = time.monotonic()
     for index, row in enumerate(batch.rows):
         account = row.account
+        if index and not held_message and time.monotonic() - started >= BATCH_SECONDS:
+            hand_back(batch, batch.rows[index:])
+            return posted
         if (
             not held_message
             and not batch.probe
@@ -277,8 +176,9 @@ def _send_batch(batch: Batch, result: Round) -> None:
         if account.pk in stopped_accounts:
             result.count(row, _after_account_stop(row, account, stopped_accounts[account.pk]))
             continue
-        if not _still_ours(batch, batch.rows[index:]):
+        if not still_ours(batch, batch.rows[index:]):
             continue  # taken over by another worker after our lease ran out
+        posted += 1
         try:
             outcome = _attempt(row, account, clients)
         except TwitterAppHeld as exc:
@@ -296,6 +196,7 @@ def _send_batch(batch: Batch, result: Round) -> None:
             if batch.probe:
                 holds.end_open_ended()
         result.count(row, outcome)
+    return posted
 
 
 def _after_account_stop(row: ScheduledTweet, account: TwitterAccount, outcome: str) -> str:
@@ -441,18 +342,6 @@ def _backoff(attempts: int) -> dt.datetime:
     base = app_settings.POST_RETRY_BACKOFF
     ceiling = min(app_settings.POST_RETRY_BACKOFF_MAX, base * 2 ** max(0, attempts - 1))
     return timezone.now() + dt.timedelta(seconds=random.uniform(base / 2, max(base / 2, ceiling)))  # noqa: S311
-
-
-# --- the dispatcher -----------------------------------------------------------------------------
-
-
-def accounts_with_due_posts(limit: int) -> int:
-    """How many accounts have a post that could be sent now (at most ``limit``)."""
-    now = timezone.now()
-    hold_state = holds.state(now)
-    if hold_state.active:
-        return 1 if hold_state.probe_due(now) else 0
-    return len(_free_accounts(now).values_list("pk", flat=True)[:limit])
 
 
 __all__ = ["Batch", "Round", "accounts_with_due_posts", "claim", "hold_account", "send_due"]

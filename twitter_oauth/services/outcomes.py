@@ -6,15 +6,15 @@ attempt that took the row over.
 
 On PostgreSQL, outside a transaction, the outcomes of a round are sent on a
 connection of their own without waiting for the answer: the statement is on its
-way to the server before the next post goes to X, and its answer is read when the
-next outcome is sent, long after it arrived. A thread writing them instead would
-cost a quarter of a post on a nearby X in the sender's GIL; waiting for each
-answer, a sixth. That connection does not wait for the WAL flush either. What a
-dying worker can lose is the outcome of the post in flight and of the one just
-before it; their rows are still ``sending`` under a claim written before any send,
-so the lease hands them over and the look at X finds them. Elsewhere (SQLite, or
-inside a transaction such as a test's) outcomes are written at once on the
-caller's connection.
+way to the server before the next post goes to X, and its answer (after the
+server's commit and WAL flush) is read when the next outcome is sent, by then long
+arrived. A thread writing them instead would cost a quarter of a post on a nearby
+X in the sender's GIL; waiting for each answer, a sixth. What a dying worker can
+lose is the outcome of the post in flight and of the one just before it; their
+rows are still ``sending`` under a claim committed before any send, so the lease
+hands them over and the look at X finds them. Elsewhere (SQLite, or inside a
+transaction such as a test's) outcomes are written at once on the caller's
+connection.
 """
 
 from __future__ import annotations
@@ -115,17 +115,15 @@ def _channel() -> _Channel:
 class _Channel:
     """A connection on which one outcome at a time is sent without waiting for its answer.
 
-    Each distinct set of columns is one prepared statement; values go in text form
-    and the server takes their types from the columns.
+    The statement text is built once per set of columns; values go in text form and
+    the server takes their types from the columns. Nothing is prepared by name and
+    nothing is set on the session, so a transaction-pooling PgBouncer is no trouble.
     """
 
     def __init__(self) -> None:
         self._db = connections.create_connection("default")
         self._db.ensure_connection()
-        raw = self._db.connection
-        # Not waiting for the WAL flush: see the module's docstring for why that is safe.
-        raw.execute("SET synchronous_commit TO off")
-        self._pgconn = raw.pgconn
+        self._pgconn = self._db.connection.pgconn
         self._statements: dict[tuple[str, ...], tuple[bytes, list[Field]]] = {}
         self._pending: tuple[int, dict[str, Any]] | None = None
 
@@ -135,13 +133,13 @@ class _Channel:
             self._send(pk, claim_id, changes)
 
     def _send(self, pk: int, claim_id: Any, changes: dict[str, Any]) -> None:
-        name, fields = self._statement(tuple(changes))
+        sql, fields = self._statement(tuple(changes))
         values = [
             self._as_text(field, value)
             for field, value in zip(fields, changes.values(), strict=True)
         ]
         values += [str(pk).encode(), self._as_text(_CLAIM, claim_id), _SENDING]
-        self._pgconn.send_query_prepared(name, values)
+        self._pgconn.send_query_params(sql, values)
         self._pending = (pk, changes)
 
     def _as_text(self, field: Field, value: Any) -> bytes | None:
@@ -186,11 +184,8 @@ class _Channel:
             f"WHERE {quote('id')} = ${where + 1} AND {quote('claim_id')} = ${where + 2} "
             f"AND {quote('status')} = ${where + 3}"
         )
-        name = f"twitter_oauth_outcome_{len(self._statements)}".encode()
-        self._pgconn.send_prepare(name, sql.encode())
-        self._answer("preparing an outcome")
-        self._statements[columns] = (name, fields)
-        return name, fields
+        self._statements[columns] = (sql.encode(), fields)
+        return self._statements[columns]
 
     def _answer(self, what: str) -> int:
         """Wait (without blocking other greenlets) for the answer; rows it changed."""
