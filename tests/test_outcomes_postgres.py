@@ -122,3 +122,15 @@ def test_a_broken_outcome_connection_fails_the_round_and_loses_no_post(
     assert statuses() == {Status.SENT: 6}
     texts = Counter(tweet.text for tweet in x_emulator.state.tweets.values())
     assert len(texts) == 6 and set(texts.values()) == {1}, "a post reached X twice"
+
+
+def test_without_psycopg_3_outcomes_are_written_at_once_on_the_senders_connection(
+    accounts, x_emulator, monkeypatch
+):
+    monkeypatch.setattr(outcomes, "_can_send_ahead", lambda: False)
+    make_posts(accounts, 6)
+    with CaptureQueriesContext(connection) as queries:
+        assert services.send_due().sent == 6
+    outcome_updates = [q for q in queries.captured_queries if "tweet_id" in q["sql"]]
+    assert len([q for q in outcome_updates if q["sql"].startswith("UPDATE")]) == 6
+    assert statuses() == {Status.SENT: 6}

@@ -12,9 +12,9 @@ arrived. A thread writing them instead would cost a quarter of a post on a nearb
 X in the sender's GIL; waiting for each answer, a sixth. What a dying worker can
 lose is the outcome of the post in flight and of the one just before it; their
 rows are still ``sending`` under a claim committed before any send, so the lease
-hands them over and the look at X finds them. Elsewhere (SQLite, or inside a
-transaction such as a test's) outcomes are written at once on the caller's
-connection.
+hands them over and the look at X finds them. Elsewhere (SQLite, psycopg2, or
+inside a transaction such as a test's) outcomes are written at once on the
+caller's connection.
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ def recording() -> Iterator[None]:
     Everything recorded inside is written when the block ends; :func:`flush` waits
     for it earlier. The connection is opened at the first outcome and closed at the end.
     """
-    if connection.vendor != "postgresql" or connection.in_atomic_block:
+    if not _can_send_ahead():
         yield
         return
     _local.recording = True
@@ -96,6 +96,15 @@ def recording() -> Iterator[None]:
         _local.channel = None
         if channel is not None:
             channel.close()
+
+
+def _can_send_ahead() -> bool:
+    """PostgreSQL through psycopg 3 (psycopg2 has no such interface), outside a transaction."""
+    if connection.vendor != "postgresql" or connection.in_atomic_block:
+        return False
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    return is_psycopg3
 
 
 def flush() -> None:
