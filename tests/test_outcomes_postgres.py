@@ -9,6 +9,8 @@ that a broken connection fails the round without losing a post.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections import Counter
 
 import pytest
@@ -134,3 +136,48 @@ def test_without_psycopg_3_outcomes_are_written_at_once_on_the_senders_connectio
     outcome_updates = [q for q in queries.captured_queries if "tweet_id" in q["sql"]]
     assert len([q for q in outcome_updates if q["sql"].startswith("UPDATE")]) == 6
     assert statuses() == {Status.SENT: 6}
+
+
+def hold_row_lock(pk, seconds):
+    """Another connection holds the row's lock for ``seconds``: the outcome's UPDATE waits."""
+    from django.db import connections, transaction
+
+    locked = threading.Event()
+
+    def hold():
+        try:
+            with transaction.atomic():
+                ScheduledTweet.objects.select_for_update().get(pk=pk)
+                locked.set()
+                time.sleep(seconds)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert locked.wait(5)
+    return thread
+
+
+def test_a_slow_answer_is_waited_for(accounts, x_emulator):
+    [post] = make_posts(accounts[:1], 1)
+    batch = delivery.claim(1)
+    holder = hold_row_lock(post.pk, 0.5)
+    started = time.monotonic()
+    with outcomes.recording():
+        delivery._send_batch(batch, delivery.Round())
+    assert time.monotonic() - started >= 0.4  # the round waited for the UPDATE's answer
+    holder.join()
+    post.refresh_from_db()
+    assert post.status == Status.SENT and post.tweet_id
+
+
+def test_an_answer_that_never_comes_fails_the_round(accounts, x_emulator, monkeypatch):
+    monkeypatch.setattr(outcomes, "ANSWER_TIMEOUT", 0.2)
+    [post] = make_posts(accounts[:1], 1)
+    batch = delivery.claim(1)
+    holder = hold_row_lock(post.pk, 1.0)
+    with pytest.raises(DatabaseError, match="did not answer in time"), outcomes.recording():
+        delivery._send_batch(batch, delivery.Round())
+    holder.join()
+    assert x_emulator.state.count("/2/tweets", "POST") == 1

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import select
+import selectors
 import threading
 import uuid
 from collections.abc import Iterator
@@ -200,11 +200,13 @@ class _Channel:
         """Wait (without blocking other greenlets) for the answer; rows it changed."""
         pgconn = self._pgconn
         pgconn.consume_input()
-        while pgconn.is_busy():
-            ready, _, _ = select.select([pgconn.socket], [], [], ANSWER_TIMEOUT)
-            if not ready:
-                raise DatabaseError(f"The database did not answer in time ({what})")
-            pgconn.consume_input()
+        if pgconn.is_busy():  # rare: the answer has usually arrived while the post went
+            with selectors.DefaultSelector() as selector:  # any descriptor number, unlike select()
+                selector.register(pgconn.socket, selectors.EVENT_READ)
+                while pgconn.is_busy():
+                    if not selector.select(ANSWER_TIMEOUT):
+                        raise DatabaseError(f"The database did not answer in time ({what})")
+                    pgconn.consume_input()
         changed, error = 0, None
         while (result := pgconn.get_result()) is not None:
             if result.error_message:
