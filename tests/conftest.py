@@ -18,7 +18,11 @@ from twitter_oauth import client
 from twitter_oauth.services import delivery
 from twitter_oauth.usage import ledger
 
-pytest_plugins = ["twitter_oauth.testing.pytest_plugin", "tests.worker_helpers"]
+pytest_plugins = [
+    "twitter_oauth.testing.pytest_plugin",
+    "tests.worker_helpers",
+    "tests.delivery_helpers",
+]
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 AMQP_URL = os.environ.get("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")

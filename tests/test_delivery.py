@@ -10,10 +10,10 @@ import threading
 
 import pytest
 from django.db import connection
-from django.db.models import Count
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from tests.delivery_helpers import make_posts, statuses
 from tests.signin_helpers import receiving
 from twitter_oauth import services, signals, tasks
 from twitter_oauth.exceptions import TwitterCreditsDepleted
@@ -23,38 +23,6 @@ from twitter_oauth.services import delivery, holds
 pytestmark = pytest.mark.django_db
 
 Status = ScheduledTweet.Status
-
-
-@pytest.fixture
-def accounts(x_settings, x_emulator, django_user_model):
-    # One sender in-process: it takes every free account (see the share test below).
-    x_settings.TWITTER_OAUTH = {**x_settings.TWITTER_OAUTH, "POST_PARALLEL_SENDERS": 1}
-    made = []
-    for n in range(3):
-        person = x_emulator.state.add_user(f"sender{n}")
-        token, secret = x_emulator.state.issue_access_token("test-consumer-key", person)
-        made.append(
-            TwitterAccount.objects.create(
-                user=django_user_model.objects.create_user(f"sender{n}"),
-                twitter_id=person.id,
-                screen_name=person.screen_name,
-                access_token=token,
-                access_token_secret=secret,
-            )
-        )
-    return made
-
-
-def make_posts(accounts, count, **fields):
-    return ScheduledTweet.objects.bulk_create(
-        ScheduledTweet(account=accounts[n % len(accounts)], text=f"post {n}", **fields)
-        for n in range(count)
-    )
-
-
-def statuses():
-    counted = ScheduledTweet.objects.values("status").annotate(n=Count("pk"))
-    return {row["status"]: row["n"] for row in counted}
 
 
 def posts_at_x(x_emulator):
@@ -68,8 +36,8 @@ def make_due(**filters):
 # --- batches and claims --------------------------------------------------------------------------
 
 
-def test_one_round_sends_every_due_post_of_every_account_each_once(accounts, x_emulator):
-    make_posts(accounts, 12)
+def test_one_round_sends_every_due_post_of_every_account_each_once(sender_accounts, x_emulator):
+    make_posts(sender_accounts, 12)
     result = services.send_due()
     assert (result.sent, result.more) == (12, False)
     assert statuses() == {Status.SENT: 12}
@@ -77,8 +45,8 @@ def test_one_round_sends_every_due_post_of_every_account_each_once(accounts, x_e
     assert x_emulator.state.count() == 12  # one request per post, nothing else
 
 
-def test_queries_per_post_are_one_update_plus_the_claim(accounts, x_emulator):
-    make_posts(accounts, 30)
+def test_queries_per_post_are_one_update_plus_the_claim(sender_accounts, x_emulator):
+    make_posts(sender_accounts, 30)
     with CaptureQueriesContext(connection) as queries:
         services.send_due(batch_size=30)
     updates = [q for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
@@ -88,9 +56,9 @@ def test_queries_per_post_are_one_update_plus_the_claim(accounts, x_emulator):
     assert len(queries) <= 30 + 4 + 2 + 2 + 4  # + savepoint/transaction statements
 
 
-def test_a_sender_takes_its_share_of_the_free_accounts(accounts, x_emulator, x_settings):
+def test_a_sender_takes_its_share_of_the_free_accounts(sender_accounts, x_emulator, x_settings):
     x_settings.TWITTER_OAUTH = {**x_settings.TWITTER_OAUTH, "POST_PARALLEL_SENDERS": 2}
-    make_posts(accounts, 9)
+    make_posts(sender_accounts, 9)
     claims = [delivery.claim(50) for _ in range(4)]
     # 3 free accounts / 2 senders, rounded down: one each, so that the second sender gets one
     # too; the third account goes to whichever claims next.
@@ -100,15 +68,17 @@ def test_a_sender_takes_its_share_of_the_free_accounts(accounts, x_emulator, x_s
     assert sum(len(batch.rows) for batch in claims) == 9
 
 
-def test_more_senders_than_half_the_accounts_all_get_one(accounts, x_emulator, x_settings):
+def test_more_senders_than_half_the_accounts_all_get_one(sender_accounts, x_emulator, x_settings):
     x_settings.TWITTER_OAUTH = {**x_settings.TWITTER_OAUTH, "POST_PARALLEL_SENDERS": 3}
-    make_posts(accounts, 6)
+    make_posts(sender_accounts, 6)
     taken = [{row.account_id for row in delivery.claim(50).rows} for _ in range(3)]
     assert [len(ids) for ids in taken] == [1, 1, 1]
 
 
-def test_a_batch_hands_its_unsent_posts_back_after_batch_seconds(accounts, x_emulator, monkeypatch):
-    make_posts(accounts[:1], 4)
+def test_a_batch_hands_its_unsent_posts_back_after_batch_seconds(
+    sender_accounts, x_emulator, monkeypatch
+):
+    make_posts(sender_accounts[:1], 4)
     monkeypatch.setattr(delivery, "BATCH_SECONDS", 0.0)
     batch = delivery.claim(10)
     delivery._send_batch(batch, result := delivery.Round())
@@ -124,8 +94,8 @@ def test_a_batch_hands_its_unsent_posts_back_after_batch_seconds(accounts, x_emu
     assert [t.text for t in sent] == ["post 0", "post 1", "post 2", "post 3"]
 
 
-def test_a_batch_claims_what_the_recent_pace_sends_in_batch_seconds(accounts, x_emulator):
-    make_posts(accounts, 30)
+def test_a_batch_claims_what_the_recent_pace_sends_in_batch_seconds(sender_accounts, x_emulator):
+    make_posts(sender_accounts, 30)
     delivery.pace.record(posts=10, seconds=delivery.BATCH_SECONDS)  # 10 posts per batch-time
     assert delivery.pace.batch_limit() == 10
     result = services.send_due()
@@ -136,14 +106,14 @@ def test_a_batch_claims_what_the_recent_pace_sends_in_batch_seconds(accounts, x_
     assert delivery.pace.batch_limit() > 10
 
 
-def test_a_post_for_later_is_not_claimed(accounts, x_emulator):
-    make_posts(accounts, 3, send_at=timezone.now() + dt.timedelta(minutes=5))
+def test_a_post_for_later_is_not_claimed(sender_accounts, x_emulator):
+    make_posts(sender_accounts, 3, send_at=timezone.now() + dt.timedelta(minutes=5))
     assert services.send_due().claimed == 0
     assert x_emulator.state.count() == 0
 
 
-def test_an_account_with_a_post_in_flight_elsewhere_is_skipped(accounts, x_emulator):
-    busy, idle = accounts[0], accounts[1]
+def test_an_account_with_a_post_in_flight_elsewhere_is_skipped(sender_accounts, x_emulator):
+    busy, idle = sender_accounts[0], sender_accounts[1]
     ScheduledTweet.objects.create(
         account=busy,
         text="in flight elsewhere",
@@ -159,20 +129,24 @@ def test_an_account_with_a_post_in_flight_elsewhere_is_skipped(accounts, x_emula
     assert waiting.status == Status.PENDING and waiting.attempts == 0
 
 
-def test_an_accounts_posts_go_in_send_at_order(accounts, x_emulator):
+def test_an_accounts_posts_go_in_send_at_order(sender_accounts, x_emulator):
     now = timezone.now()
     for n, offset in enumerate([3, 1, 2]):
         ScheduledTweet.objects.create(
-            account=accounts[0], text=f"order {n}", send_at=now - dt.timedelta(seconds=offset)
+            account=sender_accounts[0],
+            text=f"order {n}",
+            send_at=now - dt.timedelta(seconds=offset),
         )
     services.send_due()
     sent = sorted(x_emulator.state.tweets.values(), key=lambda t: int(t.id))
     assert [t.text for t in sent] == ["order 0", "order 2", "order 1"]
 
 
-def test_the_lease_is_renewed_before_a_send_could_outlive_it(accounts, x_emulator, x_settings):
+def test_the_lease_is_renewed_before_a_send_could_outlive_it(
+    sender_accounts, x_emulator, x_settings
+):
     x_settings.TWITTER_OAUTH = {**x_settings.TWITTER_OAUTH, "POST_LEASE": 2.0}
-    make_posts(accounts[:1], 3)
+    make_posts(sender_accounts[:1], 3)
     batch = delivery.claim(10)
     ScheduledTweet.objects.update(lease_expires_at=timezone.now() + dt.timedelta(seconds=0.5))
     batch.lease_expires_at = timezone.now() + dt.timedelta(seconds=0.5)
@@ -180,8 +154,8 @@ def test_the_lease_is_renewed_before_a_send_could_outlive_it(accounts, x_emulato
     assert statuses() == {Status.SENT: 3}
 
 
-def test_a_row_taken_over_after_our_lease_ran_out_is_not_sent_by_us(accounts, x_emulator):
-    [post] = make_posts(accounts[:1], 1)
+def test_a_row_taken_over_after_our_lease_ran_out_is_not_sent_by_us(sender_accounts, x_emulator):
+    [post] = make_posts(sender_accounts[:1], 1)
     batch = delivery.claim(10)
     # Our lease ran out and another worker took the row over.
     ScheduledTweet.objects.filter(pk=post.pk).update(claim_id=None)
@@ -192,9 +166,9 @@ def test_a_row_taken_over_after_our_lease_ran_out_is_not_sent_by_us(accounts, x_
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_claimers_take_disjoint_accounts_without_waiting(accounts, x_emulator):
+def test_concurrent_claimers_take_disjoint_accounts_without_waiting(sender_accounts, x_emulator):
     """SKIP LOCKED: a claimer skips accounts another holds, and never takes one account twice."""
-    make_posts(accounts, 9)
+    make_posts(sender_accounts, 9)
     taken: list[list[int]] = []
     start = threading.Barrier(3)
 
@@ -227,9 +201,9 @@ def timeline_reads(x_emulator):
     ]
 
 
-def test_an_uncertain_post_is_looked_for_with_one_bounded_read(accounts, x_emulator):
+def test_an_uncertain_post_is_looked_for_with_one_bounded_read(sender_accounts, x_emulator):
     x_emulator.state.inject("/2/tweets", method="POST", lose_answer=True)
-    [post] = make_posts(accounts[:1], 1)
+    [post] = make_posts(sender_accounts[:1], 1)
     assert dict(services.send_due().outcomes) == {post.pk: "retried"}
     post.refresh_from_db()
     assert post.uncertain_since is not None
@@ -245,10 +219,12 @@ def test_an_uncertain_post_is_looked_for_with_one_bounded_read(accounts, x_emula
     assert x_emulator.state.count("/2/tweets", "POST") == 1
 
 
-def test_a_refused_read_means_posting_again_and_the_duplicate_counts_as_sent(accounts, x_emulator):
+def test_a_refused_read_means_posting_again_and_the_duplicate_counts_as_sent(
+    sender_accounts, x_emulator
+):
     x_emulator.state.unenroll("GET /2/users/:id/tweets")
     x_emulator.state.inject("/2/tweets", method="POST", lose_answer=True)
-    [post] = make_posts(accounts[:1], 1)
+    [post] = make_posts(sender_accounts[:1], 1)
     services.send_due()
     make_due(pk=post.pk)
     assert dict(services.send_due().outcomes) == {post.pk: "sent"}
@@ -259,10 +235,10 @@ def test_a_refused_read_means_posting_again_and_the_duplicate_counts_as_sent(acc
     assert posts_at_x(x_emulator) == ["post 0"]
 
 
-def test_the_look_can_be_turned_off(accounts, x_emulator, x_settings):
+def test_the_look_can_be_turned_off(sender_accounts, x_emulator, x_settings):
     x_settings.TWITTER_OAUTH = {**x_settings.TWITTER_OAUTH, "UNCERTAIN_POST_LOOKUP": False}
     x_emulator.state.inject("/2/tweets", method="POST", lose_answer=True)
-    [post] = make_posts(accounts[:1], 1)
+    [post] = make_posts(sender_accounts[:1], 1)
     services.send_due()
     make_due(pk=post.pk)
     assert dict(services.send_due().outcomes) == {post.pk: "sent"}
@@ -270,11 +246,11 @@ def test_the_look_can_be_turned_off(accounts, x_emulator, x_settings):
     assert posts_at_x(x_emulator) == ["post 0"]
 
 
-def test_a_post_left_by_a_dead_worker_is_looked_for_from_its_attempt(accounts, x_emulator):
+def test_a_post_left_by_a_dead_worker_is_looked_for_from_its_attempt(sender_accounts, x_emulator):
     attempt = timezone.now() - dt.timedelta(minutes=2)
-    services.post_tweet(accounts[0], "the dead worker's post")
+    services.post_tweet(sender_accounts[0], "the dead worker's post")
     post = ScheduledTweet.objects.create(
-        account=accounts[0],
+        account=sender_accounts[0],
         text="the dead worker's post",
         status=Status.SENDING,
         attempts=1,
@@ -295,9 +271,9 @@ def probe_now():
 
 
 def test_credits_depleted_hold_every_post_of_every_account_without_failing_any(
-    accounts, x_emulator
+    sender_accounts, x_emulator
 ):
-    make_posts(accounts, 9)
+    make_posts(sender_accounts, 9)
     x_emulator.state.deplete_credits()
     with receiving(signals.app_hold_started) as started:
         result = services.send_due()
@@ -314,13 +290,13 @@ def test_credits_depleted_hold_every_post_of_every_account_without_failing_any(
     # Until the probe is due, nothing reaches X: not the sender, not post_tweet.
     assert services.send_due().claimed == 0
     with pytest.raises(TwitterCreditsDepleted):
-        services.post_tweet(accounts[0], "now, please")
+        services.post_tweet(sender_accounts[0], "now, please")
     assert tasks.send_due_tweets.delay().get() == 0
     assert x_emulator.state.count() == 1
 
 
-def test_a_refused_probe_extends_the_hold_and_costs_no_attempt(accounts, x_emulator):
-    make_posts(accounts, 3)
+def test_a_refused_probe_extends_the_hold_and_costs_no_attempt(sender_accounts, x_emulator):
+    make_posts(sender_accounts, 3)
     x_emulator.state.deplete_credits()
     services.send_due()
     probe_now()
@@ -332,8 +308,8 @@ def test_a_refused_probe_extends_the_hold_and_costs_no_attempt(accounts, x_emula
     assert set(ScheduledTweet.objects.values_list("attempts", flat=True)) == {0}
 
 
-def test_the_hold_ends_when_a_probe_gets_through_and_every_post_goes(accounts, x_emulator):
-    make_posts(accounts, 9)
+def test_the_hold_ends_when_a_probe_gets_through_and_every_post_goes(sender_accounts, x_emulator):
+    make_posts(sender_accounts, 9)
     x_emulator.state.deplete_credits()
     services.send_due()
     x_emulator.state.add_credits()
@@ -347,8 +323,8 @@ def test_the_hold_ends_when_a_probe_gets_through_and_every_post_goes(accounts, x
     assert x_emulator.state.count("/2/tweets", "POST") == 10  # 1 refused + 9 sent
 
 
-def test_concurrent_probes_are_one(accounts, x_emulator):
-    make_posts(accounts, 3)
+def test_concurrent_probes_are_one(sender_accounts, x_emulator):
+    make_posts(sender_accounts, 3)
     x_emulator.state.deplete_credits()
     services.send_due()
     now = timezone.now()
@@ -357,8 +333,8 @@ def test_concurrent_probes_are_one(accounts, x_emulator):
     assert not holds.claim_probe(now + dt.timedelta(seconds=1))
 
 
-def test_a_usage_capped_429_is_an_app_hold_not_an_account_limit(accounts, x_emulator):
-    make_posts(accounts, 6)
+def test_a_usage_capped_429_is_an_app_hold_not_an_account_limit(sender_accounts, x_emulator):
+    make_posts(sender_accounts, 6)
     x_emulator.state.cap_usage()
     result = services.send_due()
     assert (result.held, result.failed) == (6, 0)
@@ -371,9 +347,9 @@ def test_a_usage_capped_429_is_an_app_hold_not_an_account_limit(accounts, x_emul
     assert statuses() == {Status.SENT: 6}
 
 
-def test_the_apps_24_hour_cap_holds_until_its_reset_and_ends_by_itself(accounts, x_emulator):
+def test_the_apps_24_hour_cap_holds_until_its_reset_and_ends_by_itself(sender_accounts, x_emulator):
     x_emulator.state.app_daily_post_limit = 2
-    make_posts(accounts, 6)
+    make_posts(sender_accounts, 6)
     result = services.send_due()
     assert (result.sent, result.held) == (2, 4)
     hold = AppHold.objects.get()
@@ -392,16 +368,16 @@ def test_the_apps_24_hour_cap_holds_until_its_reset_and_ends_by_itself(accounts,
     assert statuses() == {Status.SENT: 6}
 
 
-def test_an_app_cap_without_a_reset_is_probed(accounts, x_emulator):
+def test_an_app_cap_without_a_reset_is_probed(sender_accounts, x_emulator):
     x_emulator.state.app_daily_post_limit = 1
     x_emulator.state.app_cap_reset_header = False
-    make_posts(accounts, 3)
+    make_posts(sender_accounts, 3)
     services.send_due()
     hold = AppHold.objects.get()
     assert hold.until is None and hold.next_probe_at is not None
 
 
-def test_a_second_refusal_during_a_hold_extends_it_to_the_later_end(accounts):
+def test_a_second_refusal_during_a_hold_extends_it_to_the_later_end(sender_accounts):
     now = timezone.now()
     earlier, later = now + dt.timedelta(hours=1), now + dt.timedelta(hours=3)
     from twitter_oauth.exceptions import TwitterAppDailyCapReached
@@ -413,16 +389,16 @@ def test_a_second_refusal_during_a_hold_extends_it_to_the_later_end(accounts):
     assert len(started) == 1
 
 
-def test_profile_reads_wait_during_a_hold(accounts, x_emulator):
+def test_profile_reads_wait_during_a_hold(sender_accounts, x_emulator):
     holds.start(TwitterCreditsDepleted())
-    tasks.refresh_profile.delay(accounts[0].pk)
+    tasks.refresh_profile.delay(sender_accounts[0].pk)
     assert x_emulator.state.count() == 0
-    accounts[0].refresh_from_db()
-    assert accounts[0].verified_at is None
+    sender_accounts[0].refresh_from_db()
+    assert sender_accounts[0].verified_at is None
 
 
-def test_post_tweet_meeting_a_402_starts_the_hold(accounts, x_emulator):
+def test_post_tweet_meeting_a_402_starts_the_hold(sender_accounts, x_emulator):
     x_emulator.state.deplete_credits()
     with pytest.raises(TwitterCreditsDepleted):
-        services.post_tweet(accounts[0], "now")
+        services.post_tweet(sender_accounts[0], "now")
     assert AppHold.objects.get(reason="credits_depleted").active
