@@ -20,6 +20,7 @@ caller's connection.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import selectors
 import threading
@@ -124,16 +125,16 @@ def _channel() -> _Channel:
 class _Channel:
     """A connection on which one outcome at a time is sent without waiting for its answer.
 
-    The statement text is built once per set of columns; values go in text form and
-    the server takes their types from the columns. Nothing is prepared by name and
-    nothing is set on the session, so a transaction-pooling PgBouncer is no trouble.
+    The statement text is built once per set of columns (:func:`_update_statement`);
+    values go in text form and the server takes their types from the columns.
+    Nothing is prepared by name and nothing is set on the session, so a
+    transaction-pooling PgBouncer is no trouble.
     """
 
     def __init__(self) -> None:
         self._db = connections.create_connection("default")
         self._db.ensure_connection()
         self._pgconn = self._db.connection.pgconn
-        self._statements: dict[tuple[str, ...], tuple[bytes, list[Field]]] = {}
         self._pending: tuple[int, dict[str, Any]] | None = None
 
     def send(self, pk: int, claim_id: Any, changes: dict[str, Any]) -> None:
@@ -142,7 +143,7 @@ class _Channel:
             self._send(pk, claim_id, changes)
 
     def _send(self, pk: int, claim_id: Any, changes: dict[str, Any]) -> None:
-        sql, fields = self._statement(tuple(changes))
+        sql, fields = _update_statement(tuple(changes))
         values = [
             self._as_text(field, value)
             for field, value in zip(fields, changes.values(), strict=True)
@@ -177,25 +178,6 @@ class _Channel:
         """Close the connection; an outcome sent last still applies (the server has it)."""
         self._db.close()
 
-    def _statement(self, columns: tuple[str, ...]) -> tuple[bytes, list[Field]]:
-        known = self._statements.get(columns)
-        if known is not None:
-            return known
-        fields = [_concrete_field(name) for name in columns]
-        quote = self._db.ops.quote_name
-        assignments = ", ".join(
-            f"{quote(str(field.column))} = ${n}" for n, field in enumerate(fields, 1)
-        )
-        where = len(fields)
-        # Only the model's own column names go into the text; every value is a parameter.
-        sql = (
-            f"UPDATE {quote(ScheduledTweet._meta.db_table)} SET {assignments} "  # noqa: S608
-            f"WHERE {quote('id')} = ${where + 1} AND {quote('claim_id')} = ${where + 2} "
-            f"AND {quote('status')} = ${where + 3}"
-        )
-        self._statements[columns] = (sql.encode(), fields)
-        return self._statements[columns]
-
     def _answer(self, what: str) -> int:
         """Wait (without blocking other greenlets) for the answer; rows it changed."""
         pgconn = self._pgconn
@@ -216,6 +198,24 @@ class _Channel:
         if error is not None:
             raise DatabaseError(f"Could not record the outcome of {what}: {error}")
         return changed
+
+
+@functools.cache
+def _update_statement(columns: tuple[str, ...]) -> tuple[bytes, list[Field]]:
+    """The outcome UPDATE for a set of columns, with ``$n`` parameters, and their fields."""
+    fields = [_concrete_field(name) for name in columns]
+    quote = connections["default"].ops.quote_name
+    assignments = ", ".join(
+        f"{quote(str(field.column))} = ${n}" for n, field in enumerate(fields, 1)
+    )
+    where = len(fields)
+    # Only the model's own column names go into the text; every value is a parameter.
+    sql = (
+        f"UPDATE {quote(ScheduledTweet._meta.db_table)} SET {assignments} "  # noqa: S608
+        f"WHERE {quote('id')} = ${where + 1} AND {quote('claim_id')} = ${where + 2} "
+        f"AND {quote('status')} = ${where + 3}"
+    )
+    return sql.encode(), fields
 
 
 def _concrete_field(name: str) -> Field:
